@@ -1,0 +1,107 @@
+"""The validated configuration: immutable values the rest of the daemon can trust.
+
+The loader checks ranges, names, addresses and uniqueness before building these objects,
+so consumers never re-validate; everything is frozen so a running team can hold a
+config without fearing that someone else changes it underneath.
+"""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from ipaddress import IPv4Interface, IPv6Interface
+from typing import TypeAlias
+
+IPInterface: TypeAlias = IPv4Interface | IPv6Interface
+
+
+class Preempt(StrEnum):
+    """Whether the team goes back to a better-ranked member once that member is healthy."""
+
+    ALWAYS = "always"
+    NEVER = "never"
+
+
+class Role(StrEnum):
+    """A member's named rank; a shorthand for a fixed priority."""
+
+    PRIMARY = "primary"
+    SECONDARY = "secondary"
+    STANDBY = "standby"
+
+    @property
+    def priority(self) -> int:
+        """The priority this role stands for, so roles and explicit priorities compare."""
+        return ROLE_PRIORITY[self]
+
+
+ROLE_PRIORITY: dict[Role, int] = {Role.PRIMARY: 200, Role.SECONDARY: 100, Role.STANDBY: 0}
+
+
+@dataclass(frozen=True)
+class MemberConfig:
+    """A NIC enslaved to the team; the highest priority healthy member carries traffic."""
+
+    name: str
+    priority: int
+    role: Role | None = None  # None when the file gave an explicit priority
+
+
+@dataclass(frozen=True)
+class VlanConfig:
+    """An 802.1Q device stacked on the team, with its own addresses."""
+
+    name: str
+    id: int
+    addresses: tuple[IPInterface, ...] = ()
+
+
+@dataclass(frozen=True)
+class CarrierConfig:
+    """How long a carrier change must persist before it counts (debounces flapping links)."""
+
+    up_delay_ms: int = 0
+    down_delay_ms: int = 0
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    """Announcements (gratuitous ARP / unsolicited NA) sent after each switch of member."""
+
+    count: int = 3
+    interval_ms: int = 200
+
+
+@dataclass(frozen=True)
+class TeamConfig:
+    """One logical device (a kernel bond) and everything stacked on it."""
+
+    name: str
+    mac: str | None = None  # None = auto; otherwise lowercase "aa:bb:cc:dd:ee:ff"
+    addresses: tuple[IPInterface, ...] = ()
+    preempt: Preempt = Preempt.ALWAYS
+    preempt_delay_ms: int = 0
+    carrier: CarrierConfig = field(default_factory=CarrierConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+    members: tuple[MemberConfig, ...] = ()  # in file order, which breaks priority ties
+    vlans: tuple[VlanConfig, ...] = ()
+
+    def member(self, name: str) -> MemberConfig:
+        """The member called ``name``; KeyError if the team has none by that name."""
+        for member in self.members:
+            if member.name == name:
+                return member
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole file: its teams, and where it came from for messages."""
+
+    teams: tuple[TeamConfig, ...]
+    source: str = "<config>"
+
+    def team(self, name: str) -> TeamConfig:
+        """The team called ``name``; KeyError if there is none."""
+        for team in self.teams:
+            if team.name == name:
+                return team
+        raise KeyError(name)

@@ -1,0 +1,272 @@
+"""The AFT engine: which member of a team carries traffic, decided without any I/O.
+
+Rules of this module:
+- everything that decides the active member lives here; the shell only reports and applies;
+- time is an argument (monotonic seconds); the engine never reads a clock, never sleeps, and says
+  when it next needs to be woken (`next_deadline`);
+- an observation naming a member the team does not have is an error, raised before anything changes.
+
+Theory of operation. Each member has a health state moved by a declarative table (`TRANSITIONS`):
+carrier up takes a down member to RISING, which becomes UP after `up_delay`; carrier down takes an
+up member to FALLING, which counts as healthy until `down_delay` ends and then becomes DOWN. A
+carrier change that reverts within the delay leaves no trace, so flapping faster than the delays
+switches nothing. After every input the engine recomputes its choice:
+1. the active member is kept while it is healthy (UP or FALLING), unless `preempt` is on and a
+   member with a strictly higher priority has been healthy for `preempt_delay`;
+2. otherwise the best healthy member (priority, then config order) becomes active;
+3. with no healthy member, a RISING one is better than none (as the bonding driver does);
+4. with none of those the current member is kept (nothing better exists) and the team is down.
+A member the kernel refused to activate is passed over for `refusal_backoff` seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from teamd_py.config import Preempt, TeamConfig
+from teamd_py.engine.events import (
+    Activate,
+    ActiveReported,
+    Decision,
+    Health,
+    HealthChanged,
+    MemberAbsent,
+    MemberPresent,
+    Observation,
+    Reason,
+    SwitchRefused,
+    TeamStatus,
+)
+
+
+class UnknownMember(ValueError):
+    """An observation named a member that the team does not have."""
+
+
+class _Input(Enum):
+    CARRIER_UP = "carrier_up"
+    CARRIER_DOWN = "carrier_down"
+    GONE = "gone"
+    DELAY_OVER = "delay_over"
+
+
+_A, _D, _R, _U, _F = Health.ABSENT, Health.DOWN, Health.RISING, Health.UP, Health.FALLING
+_UP, _DN, _GONE, _OVER = _Input.CARRIER_UP, _Input.CARRIER_DOWN, _Input.GONE, _Input.DELAY_OVER
+
+#: health -> input -> next health. A missing entry is a bug in the engine, never an input error.
+TRANSITIONS: dict[Health, dict[_Input, Health]] = {
+    _A: {_UP: _R, _DN: _D, _GONE: _A},
+    _D: {_UP: _R, _DN: _D, _GONE: _A},
+    _R: {_UP: _R, _DN: _D, _GONE: _A, _OVER: _U},
+    _U: {_UP: _U, _DN: _F, _GONE: _A},
+    _F: {_UP: _U, _DN: _F, _GONE: _A, _OVER: _D},
+}
+
+HEALTHY = frozenset({Health.UP, Health.FALLING})
+
+
+@dataclass(frozen=True)
+class MemberPolicy:
+    name: str
+    priority: int
+
+
+@dataclass(frozen=True)
+class TeamPolicy:
+    """What the engine needs of a team's config, with times in seconds."""
+
+    members: tuple[MemberPolicy, ...]
+    preempt: bool = True
+    preempt_delay: float = 0.0
+    up_delay: float = 0.0
+    down_delay: float = 0.0
+    refusal_backoff: float = 1.0
+
+    @classmethod
+    def from_config(cls, team: TeamConfig) -> TeamPolicy:
+        return cls(
+            members=tuple(MemberPolicy(m.name, m.priority) for m in team.members),
+            preempt=team.preempt is Preempt.ALWAYS,
+            preempt_delay=team.preempt_delay_ms / 1000,
+            up_delay=team.carrier.up_delay_ms / 1000,
+            down_delay=team.carrier.down_delay_ms / 1000,
+        )
+
+
+@dataclass
+class MemberState:
+    name: str
+    priority: int
+    order: int
+    health: Health = Health.ABSENT
+    delay_until: float | None = None  # when RISING/FALLING ends
+    healthy_since: float | None = None
+    refused_until: float | None = None
+
+    def usable(self, now: float) -> bool:
+        return self.refused_until is None or now >= self.refused_until
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        return (self.priority, -self.order)
+
+
+@dataclass
+class AftEngine:
+    """One team's decision logic: feed it `observe` and `handle_timer`, apply what it returns."""
+
+    policy: TeamPolicy
+    members: dict[str, MemberState] = field(init=False)
+    active: str | None = field(init=False, default=None)
+    up: bool | None = field(init=False, default=None)  # None until the first evaluation
+
+    def __post_init__(self) -> None:
+        self.members = {
+            m.name: MemberState(m.name, m.priority, i) for i, m in enumerate(self.policy.members)
+        }
+
+    # -- inputs -----------------------------------------------------------------------------------
+
+    def observe(self, *observations: Observation, now: float) -> list[Decision]:
+        """Take a batch of observations made at one moment, then choose once.
+
+        A batch matters at start-up and after a re-read: "eth0 is active" and "eth0 has carrier"
+        arrive together, and choosing between them would switch for nothing.
+        """
+        for obs in observations:
+            self._validate(obs)
+        out: list[Decision] = []
+        for obs in observations:
+            match obs:
+                case MemberPresent(member=name, carrier=carrier):
+                    self._step(self.members[name], _UP if carrier else _DN, now, out)
+                case MemberAbsent(member=name):
+                    self._step(self.members[name], _GONE, now, out)
+                case ActiveReported(member=name):
+                    self.active = name
+                case SwitchRefused(member=name, active=active):
+                    self.members[name].refused_until = now + self.policy.refusal_backoff
+                    self.active = active
+        self._expire(now, out)
+        self._choose(now, out)
+        return out
+
+    def _validate(self, obs: Observation) -> None:
+        match obs:
+            case MemberPresent(member=name) | MemberAbsent(member=name):
+                self._member(name)
+            case ActiveReported(member=name):
+                if name is not None:
+                    self._member(name)
+            case SwitchRefused(member=name, active=active):
+                self._member(name)
+                if active is not None:
+                    self._member(active)
+            case _:
+                raise TypeError(f"not an observation: {obs!r}")
+
+    def handle_timer(self, now: float) -> list[Decision]:
+        out: list[Decision] = []
+        self._expire(now, out)
+        self._choose(now, out)
+        return out
+
+    def next_deadline(self) -> float | None:
+        """The earliest time at which the engine's view changes by itself."""
+        times: list[float] = []
+        for m in self.members.values():
+            if m.delay_until is not None:
+                times.append(m.delay_until)
+            if m.refused_until is not None:
+                times.append(m.refused_until)
+        preempt_at = self._preempt_time()
+        if preempt_at is not None:
+            times.append(preempt_at)
+        return min(times, default=None)
+
+    # -- health -----------------------------------------------------------------------------------
+
+    def _member(self, name: str) -> MemberState:
+        try:
+            return self.members[name]
+        except KeyError:
+            raise UnknownMember(f"{name!r} is not a member of this team") from None
+
+    def _step(self, m: MemberState, inp: _Input, now: float, out: list[Decision]) -> None:
+        old = m.health
+        new = TRANSITIONS[old][inp]
+        if new is old:
+            return
+        m.health = new
+        if new is Health.RISING:
+            m.delay_until = now + self.policy.up_delay
+        elif new is Health.FALLING:
+            m.delay_until = now + self.policy.down_delay
+        else:
+            m.delay_until = None
+        if new in HEALTHY and old not in HEALTHY:
+            m.healthy_since = now
+        elif new not in HEALTHY:
+            m.healthy_since = None
+        if inp in (_UP, _GONE):
+            m.refused_until = None  # a fresh carrier (or a new NIC) deserves a fresh try
+        out.append(HealthChanged(m.name, old, new))
+
+    def _expire(self, now: float, out: list[Decision]) -> None:
+        for m in self.members.values():
+            if m.delay_until is not None and now >= m.delay_until:
+                self._step(m, _OVER, m.delay_until, out)
+            if m.refused_until is not None and now >= m.refused_until:
+                m.refused_until = None
+
+    # -- choice -----------------------------------------------------------------------------------
+
+    def _best(self, states: frozenset[Health], now: float) -> MemberState | None:
+        found = [m for m in self.members.values() if m.health in states and m.usable(now)]
+        return max(found, key=lambda m: m.rank, default=None)
+
+    def _preempt_time(self) -> float | None:
+        """When the best healthy member may take over a healthy active one, if it ever may."""
+        if not self.policy.preempt or self.active is None:
+            return None
+        current = self.members[self.active]
+        if current.health not in HEALTHY:
+            return None
+        better = [
+            m.healthy_since
+            for m in self.members.values()
+            if m.health in HEALTHY and m.priority > current.priority and m.healthy_since is not None
+        ]
+        if not better:
+            return None
+        return min(better) + self.policy.preempt_delay
+
+    def _choose(self, now: float, out: list[Decision]) -> None:
+        current = self.members[self.active] if self.active is not None else None
+        target: MemberState | None = None
+        reason = Reason.INITIAL
+        healthy = self._best(HEALTHY, now)
+        if current is None or current.health not in HEALTHY or not current.usable(now):
+            target = healthy
+            if target is None and (current is None or current.health is not Health.RISING):
+                target = self._best(frozenset({Health.RISING}), now)
+            if current is not None:
+                if current.health is Health.ABSENT:
+                    reason = Reason.ACTIVE_ABSENT
+                elif not current.usable(now):
+                    reason = Reason.REFUSED
+                else:
+                    reason = Reason.ACTIVE_DOWN
+        else:
+            preempt_at = self._preempt_time()
+            if preempt_at is not None and now >= preempt_at and healthy is not None:
+                target, reason = healthy, Reason.PREEMPT
+        if target is not None and target is not current:
+            out.append(Activate(target.name, self.active, reason))
+            self.active = target.name
+        active = self.members[self.active] if self.active is not None else None
+        up = active is not None and active.health in HEALTHY | {Health.RISING}
+        if up != self.up:
+            self.up = up
+            out.append(TeamStatus(up, self.active))

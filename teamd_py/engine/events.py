@@ -1,0 +1,102 @@
+"""What goes into the AFT engine (observations) and what comes out (decisions).
+
+Observations are *levels*, not edges: reporting "eth0 has carrier" twice is harmless, which lets the
+shell re-read the kernel after a netlink overflow and feed everything again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+
+
+class Health(Enum):
+    """A member's carrier health, after the up/down delays."""
+
+    ABSENT = "absent"  # no such NIC in the kernel, or not enslaved
+    DOWN = "down"
+    RISING = "rising"  # carrier up, waiting for up_delay
+    UP = "up"
+    FALLING = "falling"  # carrier down, still counted healthy until down_delay ends
+
+    def __repr__(self) -> str:
+        return self.value
+
+
+class Reason(StrEnum):
+    """Why the engine picked a new active member."""
+
+    INITIAL = "initial"  # the team had no active member
+    ACTIVE_DOWN = "active_down"  # the active member lost carrier
+    ACTIVE_ABSENT = "active_absent"  # the active member vanished or was released
+    PREEMPT = "preempt"  # a better-ranked member is healthy again
+    REFUSED = "refused"  # the kernel refused the previous choice
+
+
+# -- observations ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberPresent:
+    """The member exists in the kernel and is enslaved to the team, with this carrier."""
+
+    member: str
+    carrier: bool
+
+
+@dataclass(frozen=True)
+class MemberAbsent:
+    """The member vanished, or is no longer enslaved to the team."""
+
+    member: str
+
+
+@dataclass(frozen=True)
+class ActiveReported:
+    """The kernel reports this member (or none) as the bond's active slave."""
+
+    member: str | None
+
+
+@dataclass(frozen=True)
+class SwitchRefused:
+    """The kernel refused to make `member` active; `active` is what it has instead."""
+
+    member: str
+    active: str | None
+    error: str
+
+
+Observation = MemberPresent | MemberAbsent | ActiveReported | SwitchRefused
+
+
+# -- decisions ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Activate:
+    """Make `member` the active slave (the shell reports back a refusal as SwitchRefused)."""
+
+    member: str
+    previous: str | None
+    reason: Reason
+
+
+@dataclass(frozen=True)
+class TeamStatus:
+    """The team gained or lost its last usable member."""
+
+    up: bool
+    active: str | None
+
+
+@dataclass(frozen=True)
+class HealthChanged:
+    """A member's health moved; for logs, events and state views."""
+
+    member: str
+    old: Health
+    new: Health
+
+
+Decision = Activate | TeamStatus | HealthChanged
