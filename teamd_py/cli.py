@@ -36,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--debug", action="store_true", help="log debug events too")
     check = sub.add_parser("check", help="validate a config file; change nothing")
     _config_arguments(check)
+    sub.add_parser(
+        "lab",
+        help="build the seed's AFT team in a sandbox and play a failover scenario (needs root)",
+    )
     return parser
 
 
@@ -55,13 +59,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import structlog
-    import trio
-
-    from teamd_py import log
-    from teamd_py.daemon.service import run
-    from teamd_py.kernel.plan import TeamConflict
-
     path = _config_path(args)
     try:
         config = load_config(path)
@@ -69,6 +66,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         for line in exc.lines():
             print(line, file=sys.stderr)
         return EXIT_INVALID
+
+    import structlog
+    import trio
+
+    from teamd_py import log
+    from teamd_py.daemon.service import run
+    from teamd_py.kernel.plan import TeamConflict
+
     log.configure(level=logging.DEBUG if args.debug else logging.INFO)
     logger = structlog.get_logger()
     try:
@@ -86,7 +91,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lab(args: argparse.Namespace) -> int:
+    from teamd_py.lab.scenario import main as lab
+
+    return lab()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"run": cmd_run, "check": cmd_check}
+    handlers = {"run": cmd_run, "check": cmd_check, "lab": cmd_lab}
     return handlers[args.command](args)

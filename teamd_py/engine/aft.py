@@ -196,6 +196,10 @@ class AftEngine:
     def _step(self, m: MemberState, inp: _Input, now: float, out: list[Decision]) -> None:
         old = m.health
         new = TRANSITIONS[old][inp]
+        if (new is Health.RISING and not self.policy.up_delay) or (
+            new is Health.FALLING and not self.policy.down_delay
+        ):
+            new = TRANSITIONS[new][_OVER]  # no delay: no intermediate state to report
         if new is old:
             return
         m.health = new
@@ -236,7 +240,10 @@ class AftEngine:
         better = [
             m.healthy_since
             for m in self.members.values()
-            if m.health in HEALTHY and m.priority > current.priority and m.healthy_since is not None
+            if m.health in HEALTHY
+            and m.priority > current.priority
+            and m.healthy_since is not None
+            and m.refused_until is None  # a refused member's own deadline wakes us instead
         ]
         if not better:
             return None

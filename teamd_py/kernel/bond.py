@@ -13,6 +13,7 @@ from ipaddress import IPv4Interface, IPv6Interface, ip_interface
 from typing import Any
 
 import structlog
+import trio
 from pyroute2.netlink.rtnl import (
     RTM_DELADDR,
     RTM_DELLINK,
@@ -41,6 +42,7 @@ from teamd_py.kernel.plan import (
 log = structlog.get_logger()
 
 Undo = Callable[[], Awaitable[object]]
+UNDO_TIMEOUT = 10.0
 
 
 def link_msg(index: int | None = None, **fields: Any) -> ifinfmsg:
@@ -92,11 +94,13 @@ class BondBackend:
             for step in steps:
                 await self._apply(step, undo)
         except BaseException:
-            for action in reversed(undo):
-                try:
-                    await action()
-                except NetlinkError as exc:
-                    log.error("undo_failed", error=str(exc))
+            # shielded: a cancelled start-up must still leave the kernel as it found it
+            with trio.CancelScope(shield=True), trio.move_on_after(UNDO_TIMEOUT):
+                for action in reversed(undo):
+                    try:
+                        await action()
+                    except NetlinkError as exc:
+                        log.error("undo_failed", error=str(exc))
             raise
 
     async def _index(self, name: str) -> int:
@@ -132,9 +136,11 @@ class BondBackend:
                     RTM_NEWLINK,
                     f"set MAC of {name}",
                 )
-            case Enslave(name=name, bond=bond):
+            case Enslave(name=name, bond=bond, was_up=was_up):
                 index, bond_index = await self._index(name), await self._index(bond)
                 await self.set_admin(index, up=False, what=f"take {name} down to enslave it")
+                if was_up:
+                    undo.append(lambda: self.set_admin(index, up=True, what=f"restore {name}"))
                 await self.nl.request(
                     link_msg(index, attrs=[["IFLA_MASTER", bond_index]]),
                     RTM_NEWLINK,

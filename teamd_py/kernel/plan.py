@@ -48,6 +48,7 @@ class SetMac:
 class Enslave:
     name: str
     bond: str
+    was_up: bool = False  # restored if the team cannot be built
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ def plan_team(
                 "their traffic; move them into the team's config and remove them from the NIC"
             )
             continue
-        steps.append(Enslave(member.name, team.name))
+        steps.append(Enslave(member.name, team.name, was_up=link.admin_up))
 
     if bond is None or not bond.admin_up:
         steps.append(SetUp(team.name))

@@ -66,9 +66,18 @@ def _check_available() -> str:
     return kernel
 
 
-def _init_script(run_dir: Path, argv: list[str], cwd: Path, env: dict[str, str]) -> str:
+def _init_script(
+    run_dir: Path, argv: list[str], cwd: Path, env: dict[str, str], stream: bool
+) -> str:
     exports = "\n".join(f"export {k}={shlex.quote(v)}" for k, v in sorted(env.items()))
     loads = " ".join(MODULES)
+    output, rc = shlex.quote(str(run_dir / "output")), shlex.quote(str(run_dir / "rc"))
+    if stream:  # to the second console (the host's stdout) as it comes, and to the file
+        run = (
+            f"{{ {shlex.join(argv)} < /dev/null; echo $? > {rc}; }} 2>&1 | tee {output} > /dev/tty1"
+        )
+    else:
+        run = f"{shlex.join(argv)} > {output} 2>&1 < /dev/null\necho $? > {rc}"
     return f"""#!/bin/sh
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc
@@ -82,8 +91,7 @@ ip link set lo up
 {exports}
 export {IN_UML_ENV}=1
 cd {shlex.quote(str(cwd))}
-{shlex.join(argv)} > {shlex.quote(str(run_dir / "output"))} 2>&1 < /dev/null
-echo $? > {shlex.quote(str(run_dir / "rc"))}
+{run}
 sync
 poweroff -f
 """
@@ -95,13 +103,17 @@ def run_in_uml(
     env: dict[str, str] | None = None,
     timeout: float = 1800,
     mem: str = "1G",
+    stream: bool = False,
 ) -> UmlResult:
-    """Boot UML, run `argv` in `cwd` as root, and return its exit status and output."""
+    """Boot UML, run `argv` in `cwd` as root, and return its exit status and output.
+
+    With `stream`, the output also appears on this process's stdout while the command runs.
+    """
     kernel = _check_available()
     run_dir = Path(tempfile.mkdtemp(prefix="teamd-py-uml-", dir="/var/tmp"))
     try:
         init = run_dir / "init.sh"
-        init.write_text(_init_script(run_dir, argv, Path(cwd).resolve(), env or {}))
+        init.write_text(_init_script(run_dir, argv, Path(cwd).resolve(), env or {}, stream))
         init.chmod(0o755)
         cmd = [
             kernel,
@@ -111,15 +123,24 @@ def run_in_uml(
             f"init={init}",
             "quiet",
             "con=null",
-            "con0=fd:0,fd:1",
+            # the kernel's own console goes to stderr (kept for diagnosis); with `stream` the
+            # command's output has a console of its own on stdout
+            "con0=null,fd:2",
+            "con1=null,fd:1",
         ]
         try:
             proc = subprocess.run(
-                cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=None if stream else subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                timeout=timeout,
+                check=False,
             )
         except subprocess.TimeoutExpired as exc:
             raise UmlUnavailable(f"User-Mode Linux did not finish within {timeout:.0f} s") from exc
-        console = proc.stdout.decode(errors="replace") + proc.stderr.decode(errors="replace")
+        console = (proc.stdout or b"").decode(errors="replace")
+        console += proc.stderr.decode(errors="replace")
         rc_file = run_dir / "rc"
         if not rc_file.exists():
             raise UmlUnavailable(f"the command never finished inside User-Mode Linux:\n{console}")

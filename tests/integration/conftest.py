@@ -6,17 +6,15 @@ import ctypes
 import itertools
 import json
 import os
-import signal
 import socket
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-import trio
 
+from teamd_py.sandbox.daemon import DaemonRun
 from teamd_py.sandbox.topology import Topology, require_root
 from teamd_py.wire.packet_socket import open_receiver
 
@@ -56,75 +54,6 @@ async def topo() -> AsyncIterator[Topology]:
         yield topology
     finally:
         await topology.destroy()
-
-
-class DaemonRun:
-    """`teamd-py run` in the server namespace, its JSON log lines collected from a file."""
-
-    def __init__(self, topo: Topology, config: Path, log: Path) -> None:
-        self.topo = topo
-        self.config = config
-        self.log = log
-        self.process: trio.Process | None = None
-
-    async def start(self, nursery: trio.Nursery, wait_ready: bool = True) -> None:
-        self.log.write_text("")
-        argv = [
-            "ip",
-            "netns",
-            "exec",
-            self.topo.server,
-            sys.executable,
-            "-m",
-            "teamd_py",
-            "run",
-            "--config",
-            str(self.config),
-            "--debug",
-        ]
-        with self.log.open("ab") as out:
-            self.process = await nursery.start(
-                lambda task_status: trio.run_process(
-                    argv, stdout=out, stderr=out, check=False, task_status=task_status
-                )
-            )
-        if wait_ready:
-            await self.wait_for("ready")
-
-    def events(self) -> list[dict[str, Any]]:
-        out = []
-        for line in self.log.read_text().splitlines():
-            if line.startswith("{"):
-                out.append(json.loads(line))
-        return out
-
-    def of(self, event: str, **match: Any) -> list[dict[str, Any]]:
-        return [
-            e
-            for e in self.events()
-            if e.get("event") == event and all(e.get(k) == v for k, v in match.items())
-        ]
-
-    async def wait_for(self, event: str, timeout: float = 30, **match: Any) -> dict[str, Any]:
-        with trio.move_on_after(timeout):
-            while True:
-                found = self.of(event, **match)
-                if found:
-                    return found[-1]
-                if self.process is not None and self.process.returncode is not None:
-                    break
-                await trio.sleep(0.02)
-        raise AssertionError(f"no {event} {match} in the daemon's log:\n{self.log.read_text()}")
-
-    async def exit_code(self, timeout: float = 30) -> int:
-        assert self.process is not None
-        with trio.fail_after(timeout):
-            return await self.process.wait()
-
-    async def stop(self, sig: int = signal.SIGTERM) -> int:
-        assert self.process is not None
-        self.process.send_signal(sig)
-        return await self.exit_code()
 
 
 @pytest.fixture

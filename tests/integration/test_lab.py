@@ -1,0 +1,16 @@
+"""The lab's scripted scenario reports every switchover it expects."""
+
+from __future__ import annotations
+
+from teamd_py.lab.scenario import scenario
+
+
+async def test_the_lab_scenario_sees_failover_and_failback():
+    lines: list[str] = []
+    report = await scenario(lines.append)
+    assert report.ok, "\n".join(lines)
+    assert [(s["from_member"], s["to_member"], s["reason"]) for s in report.switchovers] == [
+        ("eth0", "eth1", "active_down"),
+        ("eth1", "eth0", "preempt"),
+    ]
+    assert any(f"vadapt1 {50}/50" in line for line in lines), "\n".join(lines)
