@@ -16,6 +16,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,10 +67,21 @@ def _check_available() -> str:
     return kernel
 
 
+def _exposed(paths: list[Path]) -> str:
+    """Mounts that show host paths the guest's own /tmp and /run would hide (a checkout in /tmp)."""
+    lines = []
+    for path in sorted({p.resolve() for p in paths}):
+        if path.is_relative_to("/tmp") or path.is_relative_to("/run"):
+            quoted = shlex.quote(str(path))
+            lines.append(f"mkdir -p {quoted} && mount -t hostfs -o {quoted} hostfs {quoted}")
+    return "\n".join(lines)
+
+
 def _init_script(
     run_dir: Path, argv: list[str], cwd: Path, env: dict[str, str], stream: bool
 ) -> str:
     exports = "\n".join(f"export {k}={shlex.quote(v)}" for k, v in sorted(env.items()))
+    exposed = _exposed([cwd, Path(sys.prefix), Path(argv[0]).parent])
     loads = " ".join(MODULES)
     output, rc = shlex.quote(str(run_dir / "output")), shlex.quote(str(run_dir / "rc"))
     if stream:  # to the second console (the host's stdout) as it comes, and to the file
@@ -85,6 +97,7 @@ mount -t sysfs sys /sys
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 mkdir -p /tmp/modroot/lib/modules /run/netns
+{exposed}
 mount -t hostfs -o {UML_MODULES} hostfs /tmp/modroot/lib/modules
 for m in {loads}; do modprobe -d /tmp/modroot "$m" || echo "module $m did not load"; done
 ip link set lo up
