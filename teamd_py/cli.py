@@ -72,6 +72,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from teamd_py import log
     from teamd_py.daemon.service import run
+    from teamd_py.kernel.netlink import NetlinkError
     from teamd_py.kernel.plan import TeamConflict
 
     log.configure(level=logging.DEBUG if args.debug else logging.INFO)
@@ -82,6 +83,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             logger.error("conflict", team=exc.team, problem=problem)
         print(f"teamd-py run: nothing was changed: {exc}", file=sys.stderr)
+        return EXIT_KERNEL
+    except NetlinkError as exc:
+        print(
+            f"teamd-py run: the kernel refused: {exc} (does it have bonding and 802.1Q? "
+            "try: modprobe bonding 8021q)",
+            file=sys.stderr,
+        )
         return EXIT_KERNEL
     except PermissionError as exc:
         print(

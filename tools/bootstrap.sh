@@ -5,6 +5,7 @@ need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v ping >/dev/null || need+=(iputils-ping)
 command -v modprobe >/dev/null || need+=(kmod)
+command -v systemd-analyze >/dev/null || need+=(systemd)  # the unit file is verified in the tests
 if [ ! -e /sys/class/net/bonding_masters ] || [ ! -e /proc/net/vlan ]; then
     command -v linux.uml >/dev/null || need+=(user-mode-linux)
 fi

@@ -26,7 +26,10 @@ from teamd_py.config.model import (
     IPInterface,
     MemberConfig,
     NotifyConfig,
+    PathPolicy,
     Preempt,
+    ProbeConfig,
+    ProbeTarget,
     Role,
     TeamConfig,
     VlanConfig,
@@ -355,6 +358,32 @@ def _cidr(value: Any, path: str, problems: _Problems) -> Any:
     return iface
 
 
+def _neighbour(version: int) -> _Checker:
+    """A checker for a probe target's address: one host of the given IP version."""
+    family = "IPv4" if version == 4 else "IPv6"
+
+    def check(value: Any, path: str, problems: _Problems) -> Any:
+        if not isinstance(value, str):
+            return _expected(f"a string (an {family} address)", value, path, problems)
+        try:
+            ip = ipaddress.ip_address(value)
+        except ValueError:
+            return problems.add(path, f"{_show(value)} is not an {family} address")
+        if ip.version != version:
+            table = "[team.ns]" if version == 4 else "[team.arp]"
+            return problems.add(path, f"{_show(value)} is not an {family} address (use {table})")
+        for bad, label in (
+            (ip.is_multicast, "a multicast address"),
+            (ip.is_loopback, "a loopback address"),
+            (ip.is_unspecified, "the unspecified address"),
+        ):
+            if bad:
+                return problems.add(path, f"{_show(value)} is {label}; it cannot be probed")
+        return ip
+
+    return check
+
+
 def _require_one_rank(member: dict[str, Any], path: str, problems: _Problems) -> None:
     if "role" in member and "priority" in member:
         problems.add(path, "both 'role' and 'priority' are given; use one of them")
@@ -383,6 +412,28 @@ _VLAN: Final = {
     "id": _Key(_int(1, 4094, out_of_range="{value} is not a VLAN id (1-4094)"), required=True),
     "addresses": _Key(_ADDRESSES, default=[]),
 }
+_TARGET_V4: Final = {
+    "ip": _Key(_neighbour(4), required=True),
+    "vlan": _Key(_int(1, 4094, out_of_range="{value} is not a VLAN id (1-4094)")),
+}
+_TARGET_V6: Final = {**_TARGET_V4, "ip": _Key(_neighbour(6), required=True)}
+
+
+def _probe(target: Mapping[str, _Key]) -> _Checker:
+    return _table(
+        {
+            "interval_ms": _Key(_int(10, 60_000, " ms"), default=100),
+            "missed_max": _Key(_int(1, 100), default=3),
+            "rise": _Key(_int(1, 100), default=2),
+            "policy": _Key(_choice(PathPolicy, "path policy"), default="any"),
+            "targets": _Key(
+                _array(_table(target), min_items=1, too_few="at least one target is required"),
+                required=True,
+            ),
+        }
+    )
+
+
 _TEAM: Final = {
     "name": _Key(_ifname, required=True),
     "mac": _Key(_mac, default="auto"),
@@ -401,6 +452,8 @@ _TEAM: Final = {
         default=[],
     ),
     "vlan": _Key(_array(_table(_VLAN), what="an array of tables ([[team.vlan]])"), default=[]),
+    "arp": _Key(_probe(_TARGET_V4)),
+    "ns": _Key(_probe(_TARGET_V6)),
 }
 _DOCUMENT: Final = {
     "team": _Key(
@@ -511,6 +564,29 @@ def _cross_check(teams: Any, problems: _Problems) -> None:
                     problems.add(f"{vpath}.id", f"VLAN id {vid} is already used at {first}")
             claim_addresses(vlan.get("addresses"), f"{vpath}.addresses")
 
+        for table in ("arp", "ns"):
+            probe = team.get(table)
+            if isinstance(probe, dict):
+                _check_targets(probe.get("targets"), f"{tpath}.{table}.targets", vlan_ids, problems)
+
+
+def _check_targets(targets: Any, path: str, vlan_ids: dict[int, str], problems: _Problems) -> None:
+    """A target's VLAN must be one of the team's, and a target is probed once."""
+    seen: dict[tuple[Any, Any], str] = {}
+    for index, target in _tables(targets):
+        where = f"{path}[{index}]"
+        vid = target.get("vlan")
+        if _valid(vid) and vid not in vlan_ids:
+            known = ", ".join(str(v) for v in sorted(vlan_ids)) or "none"
+            problems.add(
+                f"{where}.vlan", f"VLAN {vid} is not a VLAN of this team (its VLANs: {known})"
+            )
+        key = (target.get("ip"), vid)
+        if _valid(key[0]):
+            first = seen.setdefault(key, where)
+            if first != where:
+                problems.add(where, f"the same target is already listed at {first}")
+
 
 # --- Building the model (only reached when nothing is wrong) ------------------------------
 
@@ -538,4 +614,18 @@ def _build_team(team: dict[str, Any]) -> TeamConfig:
         notify=NotifyConfig(**team["notify"]),
         members=tuple(_build_member(m) for m in team["member"]),
         vlans=tuple(_build_vlan(v) for v in team["vlan"]),
+        arp=_build_probe(team.get("arp")),
+        ns=_build_probe(team.get("ns")),
+    )
+
+
+def _build_probe(probe: dict[str, Any] | None) -> ProbeConfig | None:
+    if probe is None:
+        return None
+    return ProbeConfig(
+        targets=tuple(ProbeTarget(t["ip"], t.get("vlan")) for t in probe["targets"]),
+        interval_ms=probe["interval_ms"],
+        missed_max=probe["missed_max"],
+        rise=probe["rise"],
+        policy=probe["policy"],
     )

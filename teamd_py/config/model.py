@@ -7,7 +7,7 @@ config without fearing that someone else changes it underneath.
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from ipaddress import IPv4Interface, IPv6Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 from typing import TypeAlias
 
 IPInterface: TypeAlias = IPv4Interface | IPv6Interface
@@ -70,6 +70,32 @@ class NotifyConfig:
     interval_ms: int = 200
 
 
+class PathPolicy(StrEnum):
+    """When a member's path counts as up: any target answers, or all of them do."""
+
+    ANY = "any"
+    ALL = "all"
+
+
+@dataclass(frozen=True)
+class ProbeTarget:
+    """A neighbour to probe, untagged on the team (`vlan` None) or through one of its VLANs."""
+
+    ip: IPv4Address | IPv6Address
+    vlan: int | None = None
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    """Path probing, ARP (`[team.arp]`) or IPv6 neighbour solicitation (`[team.ns]`)."""
+
+    targets: tuple[ProbeTarget, ...]
+    interval_ms: int = 100
+    missed_max: int = 3
+    rise: int = 2
+    policy: PathPolicy = PathPolicy.ANY
+
+
 @dataclass(frozen=True)
 class TeamConfig:
     """One logical device (a kernel bond) and everything stacked on it."""
@@ -83,6 +109,12 @@ class TeamConfig:
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     members: tuple[MemberConfig, ...] = ()  # in file order, which breaks priority ties
     vlans: tuple[VlanConfig, ...] = ()
+    arp: ProbeConfig | None = None  # None: no ARP probing
+    ns: ProbeConfig | None = None  # None: no IPv6 neighbour probing
+
+    @property
+    def probes(self) -> tuple[ProbeConfig, ...]:
+        return tuple(p for p in (self.arp, self.ns) if p is not None)
 
     def member(self, name: str) -> MemberConfig:
         """The member called ``name``; KeyError if the team has none by that name."""

@@ -155,12 +155,36 @@ def _gone(name: str) -> Link:
 
 
 async def run(config: Config) -> None:
-    """Run until SIGTERM or SIGINT; the kernel devices stay in place and keep forwarding."""
+    """Run until SIGTERM or SIGINT; the kernel devices stay in place and keep forwarding.
+
+    systemd hears READY=1 only once every team is reconciled and has seen the kernel's links, so
+    units ordered after ours find the teams in place. SIGHUP is taken and ignored until reload
+    exists: its default action would end the daemon with a "clean" signal, which Restart=on-failure
+    does not restart.
+    """
+    from teamd_py.daemon import notify
+
     daemon = Daemon(config)
-    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+
+    def summary() -> str:
+        return notify.status_line((c.team.name, c.engine) for c in daemon.controllers)
+
+    with (
+        notify.Notifier() as notifier,
+        trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals,
+    ):
         async with trio.open_nursery() as nursery:
+            interval = notify.watchdog_interval()
+            if interval is not None:
+                nursery.start_soon(notify.keep_watchdog, notifier, interval)
             await nursery.start(daemon.serve)
+            notifier.ready(summary())
+            nursery.start_soon(notify.keep_status, notifier, summary)
             async for signum in signals:
+                if signum == signal.SIGHUP:
+                    log.warning("reload_unsupported", signal="SIGHUP", action="ignored")
+                    continue
                 log.info("stopping", signal=signal.Signals(signum).name)
+                notifier.stopping()
                 nursery.cancel_scope.cancel()
                 break

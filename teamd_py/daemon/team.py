@@ -7,14 +7,16 @@ as an observation), then the announcements, then the log line.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address
 
 import structlog
 import trio
 
-from teamd_py.config import TeamConfig
+from teamd_py.config import ProbeTarget, TeamConfig
 from teamd_py.engine.aft import AftEngine, TeamPolicy
 from teamd_py.engine.events import (
     Activate,
@@ -24,13 +26,20 @@ from teamd_py.engine.events import (
     MemberAbsent,
     MemberPresent,
     Observation,
+    PathReported,
+    PathStatus,
     SwitchRefused,
+    TeamState,
     TeamStatus,
 )
+from teamd_py.engine.path import PathChanged, PathDecision, PathMonitor, SendProbe, TargetChanged
 from teamd_py.kernel.bond import BondBackend
 from teamd_py.kernel.links import Link
 from teamd_py.kernel.netlink import NetlinkError
 from teamd_py.wire.announce import Announcer, announcement_frames
+from teamd_py.wire.frames import mac_to_bytes, parse_ethernet
+from teamd_py.wire.probe_socket import ProbeSocket
+from teamd_py.wire.probes import ProbeSpec, probe_for
 
 log = structlog.get_logger()
 
@@ -64,6 +73,15 @@ class TeamController:
         self._rearm = trio.Event()
         self._burst = trio.CancelScope()
         self._members = {m.name for m in team.members}
+        self.bond_mac: str | None = None
+        self.links: dict[str, Link] = {}
+        now = trio.current_time()
+        self.monitor = PathMonitor.for_team(team, now) if team.probes else None
+        self.sockets: dict[str, ProbeSocket] = {}
+        self._receivers: dict[str, trio.CancelScope] = {}
+        self.outstanding: dict[tuple[str, int, ProbeTarget], ProbeSpec] = {}
+        self._unreachable: set[ProbeTarget] = set()
+        self._addresses = _probe_sources(team)
 
     @property
     def devices(self) -> set[str]:
@@ -78,6 +96,7 @@ class TeamController:
                 self.bond_index = None
                 return []
             self.bond_index = link.index
+            self.bond_mac = link.mac
             return []
         if link.name not in self._members:
             stale = self.index_to_member.pop(link.index, None)  # renamed away from a member name
@@ -88,10 +107,117 @@ class TeamController:
         if deleted or link.master is None or link.master != self.bond_index:
             self.member_index.pop(link.name, None)
             self.index_to_member.pop(link.index, None)
-            return [MemberAbsent(link.name)]
+            self.links.pop(link.name, None)
+            if self.monitor is None:
+                return [MemberAbsent(link.name)]
+            self._close_probes(link.name)
+            self.monitor.reset(link.name)
+            return [MemberAbsent(link.name), PathReported(link.name, PathStatus.UNKNOWN)]
         self.member_index[link.name] = link.index
         self.index_to_member[link.index] = link.name
+        self.links[link.name] = link
+        if self.monitor is not None and link.name not in self.sockets:
+            self._open_probes(link)
         return [MemberPresent(link.name, link.carrier)]
+
+    # -- path probes ------------------------------------------------------------------------------
+
+    def _open_probes(self, link: Link) -> None:
+        own = mac_to_bytes(link.perm_mac) if link.perm_mac else None
+        try:
+            sock = ProbeSocket(link.name, own_mac=own)
+        except OSError as exc:
+            log.error("probe_socket_failed", team=self.team.name, member=link.name, error=str(exc))
+            return
+        self.sockets[link.name] = sock
+        scope = trio.CancelScope()
+        self._receivers[link.name] = scope
+        self.nursery.start_soon(self._receive, link.name, sock, scope)
+
+    def _close_probes(self, member: str) -> None:
+        scope = self._receivers.pop(member, None)
+        if scope is not None:
+            scope.cancel()
+        sock = self.sockets.pop(member, None)
+        if sock is not None:
+            sock.close()
+
+    async def _receive(self, member: str, sock: ProbeSocket, scope: trio.CancelScope) -> None:
+        """Replies on one member's socket, matched against that member's probes of this round."""
+        assert self.monitor is not None
+        with scope:
+            while True:
+                try:
+                    raw = await sock.receive()
+                except OSError as exc:
+                    log.warning("probe_receive_failed", member=member, error=str(exc))
+                    return
+                frame = parse_ethernet(raw)
+                if frame is None:
+                    continue
+                now = trio.current_time()
+                for key, spec in list(self.outstanding.items()):
+                    if key[0] == member and spec.answered_by(frame):
+                        async with self._lock:
+                            await self._path(self.monitor.reply(*key, now), now)
+
+    async def _send_probes(self, probes: list[SendProbe], now: float) -> None:
+        assert self.monitor is not None
+        logical = mac_to_bytes(self.bond_mac) if self.bond_mac else None
+        for probe in probes:
+            sock, link = self.sockets.get(probe.member), self.links.get(probe.member)
+            if sock is None or link is None or logical is None:
+                continue
+            own = mac_to_bytes(link.perm_mac) if link.perm_mac else logical
+            spec = probe_for(
+                probe.target.ip,
+                probe.target.vlan,
+                probe.member == self.engine.active,
+                logical,
+                own,
+                self._addresses.get(probe.target.vlan, []),
+            )
+            key = (probe.member, probe.table, probe.target)
+            self.outstanding[key] = spec
+            try:
+                await sock.send(spec.frame())
+            except OSError as exc:
+                log.debug("probe_send_failed", member=probe.member, error=str(exc))
+                continue
+            self.monitor.sent(*key, trio.current_time())
+
+    async def _path(self, decisions: list[PathDecision], now: float) -> None:
+        """Path monitor output: log target changes, hand path verdicts to the engine."""
+        assert self.monitor is not None
+        observations: list[Observation] = []
+        for decision in decisions:
+            match decision:
+                case TargetChanged(member=member, target=target, up=up, missed=missed, rtt=rtt):
+                    log.log(
+                        logging.INFO if up else logging.WARNING,
+                        "path_up" if up else "path_down",
+                        team=self.team.name,
+                        member=member,
+                        target=str(target.ip),
+                        vlan=target.vlan,
+                        missed=missed,
+                        rtt_ms=None if rtt is None else round(rtt * 1000, 3),
+                    )
+                case PathChanged(member=member, status=status):
+                    observations.append(PathReported(member, status))
+        unreachable = set(self.monitor.unreachable())
+        for target in unreachable - self._unreachable:
+            log.error(
+                "target_unreachable",
+                team=self.team.name,
+                target=str(target.ip),
+                vlan=target.vlan,
+                action="staying on the current member",
+            )
+        self._unreachable = unreachable
+        if observations:
+            decisions_ = self.engine.observe(*observations, now=now)
+            await self._apply(decisions_, Arrival(self.switch_stamp, now))
 
     def active_report(self, link: Link, arrival: Arrival) -> list[Observation]:
         """The bond's active slave, unless the message predates our own latest switch."""
@@ -117,14 +243,21 @@ class TeamController:
         self._rearm.set()
 
     async def run_timer(self) -> None:
-        """The one timer the engine asks for, re-armed after every input."""
+        """The one timer the engine and the path monitor ask for, re-armed after every input."""
         while True:
-            deadline = self.engine.next_deadline()
-            with trio.move_on_at(deadline if deadline is not None else math.inf):
+            deadlines = [self.engine.next_deadline()]
+            if self.monitor is not None:
+                deadlines.append(self.monitor.next_deadline())
+            deadline = min((d for d in deadlines if d is not None), default=math.inf)
+            with trio.move_on_at(deadline):
                 await self._rearm.wait()
             self._rearm = trio.Event()
             async with self._lock:
                 now = trio.current_time()
+                if self.monitor is not None and now >= (self.monitor.next_deadline() or math.inf):
+                    decisions = self.monitor.handle_timer(now)
+                    await self._send_probes([d for d in decisions if isinstance(d, SendProbe)], now)
+                    await self._path(decisions, now)
                 await self._apply(self.engine.handle_timer(now), Arrival(self.switch_stamp, now))
 
     # -- decisions --------------------------------------------------------------------------------
@@ -134,11 +267,9 @@ class TeamController:
             match decision:
                 case Activate():
                     await self._switch(decision, arrival)
-                case TeamStatus(up=up, active=active):
-                    if up:
-                        log.info("team_up", team=self.team.name, active=active)
-                    else:
-                        log.error("team_down", team=self.team.name, active=active)
+                case TeamStatus(state=state, active=active):
+                    level = {TeamState.UP: log.info, TeamState.DEGRADED: log.warning}
+                    level.get(state, log.error)(f"team_{state}", team=self.team.name, active=active)
                 case HealthChanged(member=member, old=old, new=new):
                     log.info(
                         "member_health",
@@ -202,3 +333,11 @@ class TeamController:
             await self.announcer.burst(
                 self.team.name, per_device, notify.count, notify.interval_ms / 1000
             )
+
+
+def _probe_sources(team: TeamConfig) -> dict[int | None, list[IPv4Address | IPv6Address]]:
+    """The addresses an active member probes from, per VLAN id (None: the untagged device)."""
+    out: dict[int | None, list[IPv4Address | IPv6Address]] = {None: [a.ip for a in team.addresses]}
+    for vlan in team.vlans:
+        out[vlan.id] = [a.ip for a in vlan.addresses]
+    return out

@@ -10,13 +10,18 @@ Theory of operation. Each member has a health state moved by a declarative table
 carrier up takes a down member to RISING, which becomes UP after `up_delay`; carrier down takes an
 up member to FALLING, which counts as healthy until `down_delay` ends and then becomes DOWN. A
 carrier change that reverts within the delay leaves no trace, so flapping faster than the delays
-switches nothing. After every input the engine recomputes its choice:
-1. the active member is kept while it is healthy (UP or FALLING), unless `preempt` is on and a
-   member with a strictly higher priority has been healthy for `preempt_delay`;
-2. otherwise the best healthy member (priority, then config order) becomes active;
-3. with no healthy member, a RISING one is better than none (as the bonding driver does);
-4. with none of those the current member is kept (nothing better exists) and the team is down.
-A member the kernel refused to activate is passed over for `refusal_backoff` seconds.
+switches nothing. Path probes (see `path.py`) add a verdict per member: UP, DOWN, or UNKNOWN until
+enough rounds were seen. After every input the engine ranks members in tiers:
+  4. carrier healthy and path UP (for the current active member, UNKNOWN counts here too: a member
+     already carrying traffic keeps it until its path is proven down);
+  3. carrier healthy, path UNKNOWN;   2. carrier healthy, path DOWN;   1. RISING;   0. the rest.
+The active member stays while no member is in a better tier; in tier 4 it yields to a member with
+a strictly higher priority that has been proven healthy for `preempt_delay` (if `preempt`).
+Otherwise the best-ranked member (priority, then config order) of the best tier takes over. With
+nobody above tier 0 the current member is kept and the team is down; while the active member is
+below tier 4 the team is degraded. A target that no member reaches puts everybody in tier 2: the
+team stays where it is. A member the kernel refused to activate is passed over for
+`refusal_backoff` seconds.
 """
 
 from __future__ import annotations
@@ -34,8 +39,11 @@ from teamd_py.engine.events import (
     MemberAbsent,
     MemberPresent,
     Observation,
+    PathReported,
+    PathStatus,
     Reason,
     SwitchRefused,
+    TeamState,
     TeamStatus,
 )
 
@@ -82,6 +90,7 @@ class TeamPolicy:
     up_delay: float = 0.0
     down_delay: float = 0.0
     refusal_backoff: float = 1.0
+    probing: bool = False  # members' paths start UNKNOWN, not UP
 
     @classmethod
     def from_config(cls, team: TeamConfig) -> TeamPolicy:
@@ -91,6 +100,7 @@ class TeamPolicy:
             preempt_delay=team.preempt_delay_ms / 1000,
             up_delay=team.carrier.up_delay_ms / 1000,
             down_delay=team.carrier.down_delay_ms / 1000,
+            probing=bool(team.probes),
         )
 
 
@@ -101,7 +111,8 @@ class MemberState:
     order: int
     health: Health = Health.ABSENT
     delay_until: float | None = None  # when RISING/FALLING ends
-    healthy_since: float | None = None
+    path: PathStatus = PathStatus.UP
+    healthy_since: float | None = None  # proven healthy: carrier and path both UP
     refused_until: float | None = None
 
     def usable(self, now: float) -> bool:
@@ -119,11 +130,13 @@ class AftEngine:
     policy: TeamPolicy
     members: dict[str, MemberState] = field(init=False)
     active: str | None = field(init=False, default=None)
-    up: bool | None = field(init=False, default=None)  # None until the first evaluation
+    state: TeamState | None = field(init=False, default=None)  # None until the first choice
 
     def __post_init__(self) -> None:
+        path = PathStatus.UNKNOWN if self.policy.probing else PathStatus.UP
         self.members = {
-            m.name: MemberState(m.name, m.priority, i) for i, m in enumerate(self.policy.members)
+            m.name: MemberState(m.name, m.priority, i, path=path)
+            for i, m in enumerate(self.policy.members)
         }
 
     # -- inputs -----------------------------------------------------------------------------------
@@ -143,6 +156,9 @@ class AftEngine:
                     self._step(self.members[name], _UP if carrier else _DN, now, out)
                 case MemberAbsent(member=name):
                     self._step(self.members[name], _GONE, now, out)
+                case PathReported(member=name, status=status):
+                    self.members[name].path = status
+                    self._proven(self.members[name], now)
                 case ActiveReported(member=name):
                     self.active = name
                 case SwitchRefused(member=name, active=active):
@@ -154,7 +170,7 @@ class AftEngine:
 
     def _validate(self, obs: Observation) -> None:
         match obs:
-            case MemberPresent(member=name) | MemberAbsent(member=name):
+            case MemberPresent(member=name) | MemberAbsent(member=name) | PathReported(member=name):
                 self._member(name)
             case ActiveReported(member=name):
                 if name is not None:
@@ -209,13 +225,17 @@ class AftEngine:
             m.delay_until = now + self.policy.down_delay
         else:
             m.delay_until = None
-        if new in HEALTHY and old not in HEALTHY:
-            m.healthy_since = now
-        elif new not in HEALTHY:
-            m.healthy_since = None
+        self._proven(m, now)
         if inp in (_UP, _GONE):
             m.refused_until = None  # a fresh carrier (or a new NIC) deserves a fresh try
         out.append(HealthChanged(m.name, old, new))
+
+    def _proven(self, m: MemberState, now: float) -> None:
+        proven = m.health in HEALTHY and m.path is PathStatus.UP
+        if proven and m.healthy_since is None:
+            m.healthy_since = now
+        elif not proven:
+            m.healthy_since = None
 
     def _expire(self, now: float, out: list[Decision]) -> None:
         for m in self.members.values():
@@ -226,22 +246,28 @@ class AftEngine:
 
     # -- choice -----------------------------------------------------------------------------------
 
-    def _best(self, states: frozenset[Health], now: float) -> MemberState | None:
-        found = [m for m in self.members.values() if m.health in states and m.usable(now)]
-        return max(found, key=lambda m: m.rank, default=None)
+    def _tier(self, m: MemberState, now: float) -> int:
+        if not m.usable(now):
+            return 0
+        if m.health in HEALTHY:
+            if m.path is PathStatus.UP:
+                return 4
+            if m.path is PathStatus.UNKNOWN:
+                return 4 if m.name == self.active else 3
+            return 2
+        return 1 if m.health is Health.RISING else 0
 
     def _preempt_time(self) -> float | None:
-        """When the best healthy member may take over a healthy active one, if it ever may."""
+        """When a better proven member may take over a healthy active one, if it ever may."""
         if not self.policy.preempt or self.active is None:
             return None
         current = self.members[self.active]
-        if current.health not in HEALTHY:
+        if current.health not in HEALTHY or current.path is PathStatus.DOWN:
             return None
         better = [
             m.healthy_since
             for m in self.members.values()
-            if m.health in HEALTHY
-            and m.priority > current.priority
+            if m.priority > current.priority
             and m.healthy_since is not None
             and m.refused_until is None  # a refused member's own deadline wakes us instead
         ]
@@ -249,31 +275,46 @@ class AftEngine:
             return None
         return min(better) + self.policy.preempt_delay
 
+    def _reason(self, current: MemberState | None, now: float) -> Reason:
+        if current is None:
+            return Reason.INITIAL
+        if current.health is Health.ABSENT:
+            return Reason.ACTIVE_ABSENT
+        if not current.usable(now):
+            return Reason.REFUSED
+        if current.health not in HEALTHY:
+            return Reason.ACTIVE_DOWN
+        return Reason.PATH_DOWN
+
     def _choose(self, now: float, out: list[Decision]) -> None:
         current = self.members[self.active] if self.active is not None else None
+        current_tier = self._tier(current, now) if current is not None else 0
+        best = max(self.members.values(), key=lambda m: (self._tier(m, now), m.rank))
+        best_tier = self._tier(best, now)
         target: MemberState | None = None
-        reason = Reason.INITIAL
-        healthy = self._best(HEALTHY, now)
-        if current is None or current.health not in HEALTHY or not current.usable(now):
-            target = healthy
-            if target is None and (current is None or current.health is not Health.RISING):
-                target = self._best(frozenset({Health.RISING}), now)
-            if current is not None:
-                if current.health is Health.ABSENT:
-                    reason = Reason.ACTIVE_ABSENT
-                elif not current.usable(now):
-                    reason = Reason.REFUSED
-                else:
-                    reason = Reason.ACTIVE_DOWN
-        else:
+        if best_tier > current_tier:
+            target, reason = best, self._reason(current, now)
+        elif current_tier == 4:
             preempt_at = self._preempt_time()
-            if preempt_at is not None and now >= preempt_at and healthy is not None:
-                target, reason = healthy, Reason.PREEMPT
+            if preempt_at is not None and now >= preempt_at:
+                candidates = [
+                    m
+                    for m in self.members.values()
+                    if m.healthy_since is not None and m.refused_until is None
+                ]
+                target = max(candidates, key=lambda m: m.rank)
+                reason = Reason.PREEMPT
         if target is not None and target is not current:
             out.append(Activate(target.name, self.active, reason))
             self.active = target.name
-        active = self.members[self.active] if self.active is not None else None
-        up = active is not None and active.health in HEALTHY | {Health.RISING}
-        if up != self.up:
-            self.up = up
-            out.append(TeamStatus(up, self.active))
+            current_tier = self._tier(target, now)
+        state = (
+            TeamState.UP
+            if current_tier == 4 and self.members[self.active].path is PathStatus.UP
+            else TeamState.DEGRADED
+            if current_tier > 0
+            else TeamState.DOWN
+        )
+        if state != self.state:
+            self.state = state
+            out.append(TeamStatus(state, self.active))

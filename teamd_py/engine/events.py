@@ -23,11 +23,21 @@ class Health(Enum):
         return self.value
 
 
+class TeamState(StrEnum):
+    """UP: the active member is fully healthy. DEGRADED: traffic flows through a member whose path
+    or carrier is not proven (nothing better exists). DOWN: no member can carry traffic."""
+
+    UP = "up"
+    DEGRADED = "degraded"
+    DOWN = "down"
+
+
 class Reason(StrEnum):
     """Why the engine picked a new active member."""
 
     INITIAL = "initial"  # the team had no active member
     ACTIVE_DOWN = "active_down"  # the active member lost carrier
+    PATH_DOWN = "path_down"  # the active member kept carrier but its probes went unanswered
     ACTIVE_ABSENT = "active_absent"  # the active member vanished or was released
     PREEMPT = "preempt"  # a better-ranked member is healthy again
     REFUSED = "refused"  # the kernel refused the previous choice
@@ -51,6 +61,22 @@ class MemberAbsent:
     member: str
 
 
+class PathStatus(StrEnum):
+    """A member's path verdict from its probes. UNKNOWN until enough rounds have been seen."""
+
+    UP = "up"
+    UNKNOWN = "unknown"
+    DOWN = "down"
+
+
+@dataclass(frozen=True)
+class PathReported:
+    """Whether the member's path policy holds (its probes are answered), from the path monitor."""
+
+    member: str
+    status: PathStatus
+
+
 @dataclass(frozen=True)
 class ActiveReported:
     """The kernel reports this member (or none) as the bond's active slave."""
@@ -67,7 +93,7 @@ class SwitchRefused:
     error: str
 
 
-Observation = MemberPresent | MemberAbsent | ActiveReported | SwitchRefused
+Observation = MemberPresent | MemberAbsent | PathReported | ActiveReported | SwitchRefused
 
 
 # -- decisions ------------------------------------------------------------------------------------
@@ -84,9 +110,9 @@ class Activate:
 
 @dataclass(frozen=True)
 class TeamStatus:
-    """The team gained or lost its last usable member."""
+    """The team's state changed."""
 
-    up: bool
+    state: TeamState
     active: str | None
 
 

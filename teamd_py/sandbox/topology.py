@@ -38,8 +38,9 @@ async def sh(*argv: str, check: bool = True) -> str:
 class Topology:
     prefix: str = field(default_factory=lambda: f"tdp{os.getpid()}")
     members: tuple[str, ...] = ("eth0", "eth1")
-    gateways: dict[int | None, str] = field(
-        default_factory=lambda: {10: "192.168.1.254/24", 15: "192.168.2.254/24"}
+    gateways: tuple[tuple[int | None, str], ...] = (
+        (10, "192.168.1.254/24"),
+        (15, "192.168.2.254/24"),
     )
 
     @property
@@ -90,9 +91,9 @@ class Topology:
             await self.sw("sysctl", "-qw", f"net.ipv4.conf.{port}.arp_ignore=8")
             await self.sw("ip", "link", "set", port, "master", "br0", "up")
         await self.sw("ip", "link", "set", "br0", "up")
-        for vlan, address in self.gateways.items():
+        for vlan, address in self.gateways:
             device = self.gateway_device(vlan)
-            if vlan is not None:
+            if vlan is not None and not await self.sw("ip", "link", "show", device, check=False):
                 await self.sw(
                     "ip",
                     "link",
@@ -106,8 +107,8 @@ class Topology:
                     "id",
                     str(vlan),
                 )
-            if ":" in address:
-                await self.sw("sysctl", "-qw", f"net.ipv6.conf.{device}.disable_ipv6=0")
+            if ":" in address:  # the slash form, since the device name has a dot
+                await self.sw("sysctl", "-qw", f"net/ipv6/conf/{device}/disable_ipv6=0")
             await self.sw("ip", "addr", "add", address, "dev", device, "nodad")
             await self.sw("ip", "link", "set", device, "up")
 
@@ -123,6 +124,14 @@ class Topology:
 
     async def restore_carrier(self, member: str) -> None:
         await self.sw("ip", "link", "set", self.port(member), "up")
+
+    async def cut_path(self, member: str) -> None:
+        """A silent failure: the port leaves the switch, so the NIC keeps carrier but reaches
+        nobody (the port answers no ARP itself, see arp_ignore)."""
+        await self.sw("ip", "link", "set", self.port(member), "nomaster")
+
+    async def restore_path(self, member: str) -> None:
+        await self.sw("ip", "link", "set", self.port(member), "master", "br0")
 
     # -- checks -----------------------------------------------------------------------------------
 

@@ -58,7 +58,9 @@ async def topo() -> AsyncIterator[Topology]:
 
 @pytest.fixture
 def daemon(topo: Topology, tmp_path: Path) -> Callable[..., DaemonRun]:
-    def make(config: str | None = None, preempt: str = "always") -> DaemonRun:
+    def make(
+        config: str | None = None, preempt: str = "always", topo: Topology = topo
+    ) -> DaemonRun:
         path = tmp_path / f"config{next(_counter)}.toml"
         path.write_text(config if config is not None else SEED_CONFIG.format(preempt=preempt))
         return DaemonRun(topo, path, tmp_path / f"daemon{next(_counter)}.log")

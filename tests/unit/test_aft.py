@@ -15,6 +15,7 @@ from teamd_py.engine.events import (
     MemberPresent,
     Reason,
     SwitchRefused,
+    TeamState,
     TeamStatus,
 )
 
@@ -39,16 +40,17 @@ def started(e: AftEngine, now: float = 0.0, active: str | None = "eth0") -> AftE
     return e
 
 
-def test_first_sight_of_a_member_waits_for_up_delay_but_the_team_is_up():
+def test_first_sight_of_a_member_waits_for_up_delay_and_the_team_is_degraded_meanwhile():
     e = engine(up_delay=0.5)
     out = e.observe(
         MemberPresent("eth0", True), MemberPresent("eth1", True), ActiveReported("eth0"), now=0
     )
-    assert switches(out) == [] and TeamStatus(True, "eth0") in out
+    assert switches(out) == [] and TeamStatus(TeamState.DEGRADED, "eth0") in out
     assert e.members["eth0"].health is Health.RISING
     assert e.handle_timer(0.5) == [
         HealthChanged("eth0", Health.RISING, Health.UP),
         HealthChanged("eth1", Health.RISING, Health.UP),
+        TeamStatus(TeamState.UP, "eth0"),
     ]
 
 
@@ -60,7 +62,7 @@ def test_first_choice_is_the_primary_and_the_team_comes_up():
     e = engine()
     out = e.observe(MemberPresent("eth1", True), MemberPresent("eth0", True), now=0)
     assert switches(out) == [Activate("eth0", None, Reason.INITIAL)]
-    assert out[-1] == TeamStatus(True, "eth0")
+    assert out[-1] == TeamStatus(TeamState.UP, "eth0")
     assert e.active == "eth0"
 
 
@@ -70,7 +72,7 @@ def test_adopting_the_kernels_right_choice_switches_nothing():
         MemberPresent("eth0", True), MemberPresent("eth1", True), ActiveReported("eth0"), now=0
     )
     assert switches(out) == []
-    assert TeamStatus(True, "eth0") in out
+    assert TeamStatus(TeamState.UP, "eth0") in out
 
 
 def test_repeated_observations_change_nothing():
@@ -170,11 +172,11 @@ def test_no_healthy_member_keeps_the_current_one_and_reports_down():
     e.observe(MemberPresent("eth0", False), now=1)
     out = e.observe(MemberPresent("eth1", False), now=2)
     assert switches(out) == []
-    assert out[-1] == TeamStatus(False, "eth1")
+    assert out[-1] == TeamStatus(TeamState.DOWN, "eth1")
     assert e.active == "eth1"
     out = e.observe(MemberPresent("eth0", True), now=3)
     assert switches(out) == [Activate("eth0", "eth1", Reason.ACTIVE_DOWN)]
-    assert out[-1] == TeamStatus(True, "eth0")
+    assert out[-1] == TeamStatus(TeamState.UP, "eth0")
 
 
 def test_a_rising_member_is_better_than_none():
@@ -184,7 +186,7 @@ def test_a_rising_member_is_better_than_none():
     out = e.observe(MemberPresent("eth1", True), now=2)
     assert switches(out) == [Activate("eth1", "eth0", Reason.ACTIVE_DOWN)]
     assert e.members["eth1"].health is Health.RISING
-    assert TeamStatus(True, "eth1") in out
+    assert TeamStatus(TeamState.DEGRADED, "eth1") in out
     out = e.observe(MemberPresent("eth0", True), now=2.5)
     assert switches(out) == []  # eth0 is rising too; eth1 keeps the traffic
     assert switches(e.handle_timer(3.0)) == []  # eth1 is up first: it stays until eth0 is up
@@ -196,7 +198,7 @@ def test_refusal_backs_off_then_retries():
     e.observe(MemberPresent("eth0", False), now=1)  # -> Activate eth1
     out = e.observe(SwitchRefused("eth1", "eth0", "EINVAL"), now=1.001)
     assert switches(out) == [] and e.active == "eth0"
-    assert out[-1] == TeamStatus(False, "eth0")
+    assert out[-1] == TeamStatus(TeamState.DOWN, "eth0")
     assert e.next_deadline() == pytest.approx(2.001)
     out = e.handle_timer(2.001)
     assert switches(out) == [Activate("eth1", "eth0", Reason.ACTIVE_DOWN)]

@@ -20,6 +20,8 @@ from teamd_py.engine.events import (
     MemberAbsent,
     MemberPresent,
     Observation,
+    PathReported,
+    PathStatus,
     Reason,
     SwitchRefused,
 )
@@ -35,10 +37,11 @@ class Sim:
     trace: list[tuple[float, Decision, str | None, bool]] = field(default_factory=list)
 
     def healthy_usable(self) -> list[str]:
+        """Members proven healthy: carrier and path both up, not refused."""
         return [
             m.name
             for m in self.engine.members.values()
-            if m.health in HEALTHY and m.usable(self.now)
+            if m.health in HEALTHY and m.path is PathStatus.UP and m.usable(self.now)
         ]
 
     def run(self, decisions: list[Decision]) -> None:
@@ -56,7 +59,11 @@ class Sim:
             self.check()
 
     def _health(self, name: str | None) -> bool:
-        return name is not None and self.engine.members[name].health in HEALTHY
+        """Carrier healthy and a path not proven dead: a member that may keep the traffic."""
+        if name is None:
+            return False
+        m = self.engine.members[name]
+        return m.health in HEALTHY and m.path is not PathStatus.DOWN
 
     def advance(self, t: float) -> None:
         while (deadline := self.engine.next_deadline()) is not None and deadline <= t:
@@ -77,11 +84,14 @@ class Sim:
         self.check()
 
     def check(self) -> None:
-        """After the engine has had its say, a healthy member carries the traffic if one can."""
+        """After the engine has had its say, a healthy member carries the traffic if one can:
+        one with carrier and a path not proven dead (unproven counts only for the current one)."""
         if self.healthy_usable():
             active = self.engine.active
             assert active is not None
-            assert self.engine.members[active].health in HEALTHY, (active, self.engine.members)
+            state = self.engine.members[active]
+            assert state.health in HEALTHY, (active, self.engine.members)
+            assert state.path is not PathStatus.DOWN, (active, self.engine.members)
 
 
 policies = st.builds(
@@ -95,10 +105,12 @@ policies = st.builds(
     preempt_delay=st.sampled_from([0.0, 0.05, 1.0]),
     up_delay=st.sampled_from([0.0, 0.1, 0.5]),
     down_delay=st.sampled_from([0.0, 0.1, 0.5]),
+    probing=st.booleans(),
 )
 observations = st.one_of(
     st.builds(MemberPresent, st.sampled_from(NAMES), st.booleans()),
     st.builds(MemberAbsent, st.sampled_from(NAMES)),
+    st.builds(PathReported, st.sampled_from(NAMES), st.sampled_from(PathStatus)),
 )
 steps = st.lists(st.tuples(st.floats(0, 0.7), observations), max_size=40)
 
