@@ -161,6 +161,15 @@ class TeamController:
                         async with self._lock:
                             await self._path(self.monitor.reply(*key, now), now)
 
+    def _since_reply(self, member: str, target: ProbeTarget, now: float) -> float | None:
+        assert self.monitor is not None
+        replies = [
+            s.last_reply
+            for (m, _, t), s in self.monitor.targets.items()
+            if m == member and t == target and s.last_reply is not None
+        ]
+        return round((now - max(replies)) * 1000, 1) if replies else None
+
     async def _send_probes(self, probes: list[SendProbe], now: float) -> None:
         assert self.monitor is not None
         logical = mac_to_bytes(self.bond_mac) if self.bond_mac else None
@@ -202,6 +211,7 @@ class TeamController:
                         vlan=target.vlan,
                         missed=missed,
                         rtt_ms=None if rtt is None else round(rtt * 1000, 3),
+                        since_reply_ms=self._since_reply(member, target, now),
                     )
                 case PathChanged(member=member, status=status):
                     observations.append(PathReported(member, status))

@@ -2,7 +2,7 @@
 
 import copy
 import tomllib
-from ipaddress import IPv4Interface, IPv6Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv6Interface
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,10 @@ from teamd_py.config import (
     ConfigError,
     MemberConfig,
     NotifyConfig,
+    PathPolicy,
     Preempt,
+    ProbeConfig,
+    ProbeTarget,
     Problem,
     Role,
     TeamConfig,
@@ -81,6 +84,16 @@ def test_example_file_loads_to_the_expected_model() -> None:
                 vlans=(
                     VlanConfig("vadapt1", 10, (IPv4Interface("192.168.1.1/24"),)),
                     VlanConfig("vadapt2", 15, (IPv4Interface("192.168.2.1/24"),)),
+                ),
+                arp=ProbeConfig(
+                    targets=(
+                        ProbeTarget(IPv4Address("192.168.1.254"), 10),
+                        ProbeTarget(IPv4Address("192.168.2.254"), 15),
+                    ),
+                    interval_ms=100,
+                    missed_max=3,
+                    rise=2,
+                    policy=PathPolicy.ANY,
                 ),
             ),
         ),
@@ -1032,3 +1045,91 @@ def test_mutated_documents_give_config_or_config_error(data: dict[str, Any], dra
         elif key in node or isinstance(node, list):
             node[key] = draw.draw(_near_valid)
     _only_config_or_config_error(data)
+
+
+# --- Path probing tables ------------------------------------------------------------------
+
+
+def probing_team(**tables: Any) -> dict[str, Any]:
+    return team(vlan=[{"name": "vadapt1", "id": 10}, {"name": "vadapt2", "id": 15}], **tables)
+
+
+def test_probe_tables_load_with_defaults() -> None:
+    config = parse_config(
+        doc(
+            probing_team(
+                arp={"targets": [{"ip": "192.168.1.254", "vlan": 10}, {"ip": "10.0.0.1"}]},
+                ns={"targets": [{"ip": "fd00:10::fe", "vlan": 10}], "policy": "all", "rise": 1},
+            )
+        )
+    )
+    arp, ns = config.teams[0].arp, config.teams[0].ns
+    assert arp == ProbeConfig(
+        targets=(
+            ProbeTarget(IPv4Address("192.168.1.254"), 10),
+            ProbeTarget(IPv4Address("10.0.0.1"), None),
+        ),
+        interval_ms=100,
+        missed_max=3,
+        rise=2,
+        policy=PathPolicy.ANY,
+    )
+    assert ns is not None and ns.policy is PathPolicy.ALL and ns.rise == 1
+    assert config.teams[0].probes == (arp, ns)
+    assert parse_config(doc()).teams[0].probes == ()
+
+
+@pytest.mark.parametrize(
+    ("tables", "expected"),
+    [
+        (
+            {"arp": {"targets": [{"ip": "192.168.1.254", "vlan": 20}]}},
+            (
+                "team[0].arp.targets[0].vlan",
+                "VLAN 20 is not a VLAN of this team (its VLANs: 10, 15)",
+            ),
+        ),
+        (
+            {"arp": {"targets": [{"ip": "fd00::1"}]}},
+            ("team[0].arp.targets[0].ip", "'fd00::1' is not an IPv4 address (use [team.ns])"),
+        ),
+        (
+            {"ns": {"targets": [{"ip": "10.0.0.1"}]}},
+            ("team[0].ns.targets[0].ip", "'10.0.0.1' is not an IPv6 address (use [team.arp])"),
+        ),
+        (
+            {"arp": {"targets": [{"ip": "224.0.0.1"}]}},
+            (
+                "team[0].arp.targets[0].ip",
+                "'224.0.0.1' is a multicast address; it cannot be probed",
+            ),
+        ),
+        ({"arp": {"targets": []}}, ("team[0].arp.targets", "at least one target is required")),
+        (
+            {"arp": {"interval_ms": 5, "targets": [{"ip": "10.0.0.1"}]}},
+            ("team[0].arp.interval_ms", "5 is out of range (10..60000 ms)"),
+        ),
+        (
+            {"arp": {"missed_max": 0, "targets": [{"ip": "10.0.0.1"}]}},
+            ("team[0].arp.missed_max", "0 is out of range (1..100)"),
+        ),
+        (
+            {"arp": {"policy": "most", "targets": [{"ip": "10.0.0.1"}]}},
+            ("team[0].arp.policy", "'most' is not a valid path policy (any, all)"),
+        ),
+        (
+            {"arp": {"intervall_ms": 100, "targets": [{"ip": "10.0.0.1"}]}},
+            ("team[0].arp.intervall_ms", "unknown key; did you mean 'interval_ms'?"),
+        ),
+        ({"arp": {}}, ("team[0].arp.targets", "required key is missing")),
+        (
+            {"arp": {"targets": [{"ip": "10.0.0.1", "vlan": 10}, {"ip": "10.0.0.1", "vlan": 10}]}},
+            (
+                "team[0].arp.targets[1]",
+                "the same target is already listed at team[0].arp.targets[0]",
+            ),
+        ),
+    ],
+)
+def test_probe_tables_reject_with_key_paths(tables: dict[str, Any], expected: tuple[str, str]):
+    assert problems(doc(probing_team(**tables))) == [line(*expected)]
