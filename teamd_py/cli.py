@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from teamd_py.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
+from teamd_py.control.protocol import DEFAULT_SOCKET_PATH
 
 EXIT_INVALID = 2
 EXIT_KERNEL = 1
+EXIT_CONTROL = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 def _config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +47,39 @@ def build_parser() -> argparse.ArgumentParser:
         "lab",
         help="build the seed's AFT team in a sandbox and play a failover scenario (needs root)",
     )
+    _control_subcommands(sub)
     return parser
+
+
+def _control_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The commands that talk to a running daemon over its control socket."""
+    state = sub.add_parser("state", help="show the teams, their members and paths")
+    state.add_argument("team", nargs="?", help="only this team")
+    state.add_argument("--json", action="store_true", help="print the state document as JSON")
+    switch = sub.add_parser(
+        "switch",
+        help="pin a member as active, or (--auto) give the choice back to the daemon",
+        description="Pin MEMBER as the active member of TEAM until released with --auto.",
+    )
+    switch.add_argument("team", metavar="TEAM")
+    switch.add_argument("member", metavar="MEMBER", nargs="?", help="the member to pin")
+    switch.add_argument("--force", action="store_true", help="pin it even if it is not healthy")
+    switch.add_argument("--auto", action="store_true", help="release the pin: automatic choice")
+    events = sub.add_parser(
+        "events", help="print the recent events, one JSON object per line (sorted keys)"
+    )
+    events.add_argument(
+        "--follow", "-f", action="store_true", help="print new events as they come, until stopped"
+    )
+    reload = sub.add_parser("reload", help="make the daemon re-read its config file")
+    metrics = sub.add_parser("metrics", help="print the daemon's metrics (Prometheus text)")
+    for parser in (state, switch, events, reload, metrics):
+        parser.add_argument(
+            "--socket",
+            default=DEFAULT_SOCKET_PATH,
+            metavar="PATH",
+            help=f"the daemon's control socket (default {DEFAULT_SOCKET_PATH})",
+        )
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -105,7 +144,105 @@ def cmd_lab(args: argparse.Namespace) -> int:
     return lab()
 
 
+def _client_command(
+    handler: Callable[[argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
+    """Turn the daemon's refusals (and an absent daemon) into `teamd-py CMD: ...` lines."""
+
+    def command(args: argparse.Namespace) -> int:
+        from teamd_py.control.api import ControlError
+
+        try:
+            return handler(args)
+        except ControlError as exc:
+            for line in exc.message.splitlines() or [exc.code]:
+                print(f"teamd-py {args.command}: {line}", file=sys.stderr)
+            return EXIT_CONTROL
+        except KeyboardInterrupt:
+            return EXIT_INTERRUPTED
+
+    return command
+
+
+def _ask(args: argparse.Namespace, payload: dict[str, Any]) -> Any:
+    import trio
+
+    from teamd_py.control.client import request
+
+    return trio.run(request, args.socket, payload)
+
+
+def cmd_state(args: argparse.Namespace) -> int:
+    from teamd_py.control.render import render_state
+
+    state = _ask(args, {"command": "state", "team": args.team})
+    print(json.dumps(state, indent=2) if args.json else render_state(state))
+    return 0
+
+
+def cmd_switch(args: argparse.Namespace) -> int:
+    from teamd_py.control.render import render_switch
+
+    if bool(args.member) == args.auto:
+        print("teamd-py switch: give either a MEMBER to pin or --auto", file=sys.stderr)
+        return EXIT_USAGE
+    if args.force and args.auto:
+        print("teamd-py switch: --force goes with a MEMBER, not with --auto", file=sys.stderr)
+        return EXIT_USAGE
+    payload = {"command": "switch", "team": args.team, "member": args.member, "force": args.force}
+    print(render_switch(_ask(args, payload)))
+    return 0
+
+
+async def _print_events(path: str) -> None:
+    from contextlib import aclosing
+
+    from teamd_py.control.api import ControlError
+    from teamd_py.control.client import follow
+    from teamd_py.control.render import render_event
+
+    async with aclosing(follow(path, {"command": "events", "follow": True})) as events:
+        async for event in events:
+            print(render_event(event), flush=True)
+    raise ControlError("disconnected", f"the daemon at {path} closed the connection (stopped?)")
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    from teamd_py.control.render import render_event
+
+    if args.follow:
+        import trio
+
+        trio.run(_print_events, args.socket)
+        return 0
+    for event in _ask(args, {"command": "events"}):
+        print(render_event(event))
+    return 0
+
+
+def cmd_reload(args: argparse.Namespace) -> int:
+    from teamd_py.control.render import render_reload
+
+    print(render_reload(_ask(args, {"command": "reload"})))
+    return 0
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    text = str(_ask(args, {"command": "metrics"}))
+    sys.stdout.write(text if not text or text.endswith("\n") else text + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"run": cmd_run, "check": cmd_check, "lab": cmd_lab}
+    handlers = {
+        "run": cmd_run,
+        "check": cmd_check,
+        "lab": cmd_lab,
+        "state": _client_command(cmd_state),
+        "switch": _client_command(cmd_switch),
+        "events": _client_command(cmd_events),
+        "reload": _client_command(cmd_reload),
+        "metrics": _client_command(cmd_metrics),
+    }
     return handlers[args.command](args)
