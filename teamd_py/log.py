@@ -8,6 +8,8 @@ from typing import TextIO
 
 import structlog
 
+from teamd_py.daemon.events import BUS
+
 
 def configure(stream: TextIO | None = None, level: int = logging.INFO) -> None:
     stream = stream or sys.stdout
@@ -20,6 +22,7 @@ def configure(stream: TextIO | None = None, level: int = logging.INFO) -> None:
         processors=[
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            BUS.processor,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),

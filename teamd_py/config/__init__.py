@@ -10,6 +10,8 @@ from teamd_py.config.loader import (
 from teamd_py.config.model import (
     CarrierConfig,
     Config,
+    DaemonConfig,
+    HookConfig,
     MemberConfig,
     NotifyConfig,
     PathPolicy,
@@ -26,6 +28,8 @@ __all__ = [
     "CarrierConfig",
     "Config",
     "ConfigError",
+    "DaemonConfig",
+    "HookConfig",
     "MemberConfig",
     "NotifyConfig",
     "PathPolicy",

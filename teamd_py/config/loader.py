@@ -13,6 +13,7 @@ import ipaddress
 import json
 import os
 import re
+import shlex
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from typing import Any, Final
 from teamd_py.config.model import (
     CarrierConfig,
     Config,
+    DaemonConfig,
+    HookConfig,
     IPInterface,
     MemberConfig,
     NotifyConfig,
@@ -89,7 +92,11 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
         _cross_check(doc.get("team"), problems)
     if problems.items:
         raise ConfigError(source, problems.items)
-    return Config(teams=tuple(_build_team(t) for t in doc["team"]), source=source)
+    return Config(
+        teams=tuple(_build_team(t) for t in doc["team"]),
+        source=source,
+        daemon=DaemonConfig(**doc["daemon"]),
+    )
 
 
 # --- Checking machinery -------------------------------------------------------------------
@@ -384,6 +391,60 @@ def _neighbour(version: int) -> _Checker:
     return check
 
 
+def _bool(value: Any, path: str, problems: _Problems) -> Any:
+    if not isinstance(value, bool):
+        return _expected("a boolean (true or false)", value, path, problems)
+    return value
+
+
+def _command(value: Any, path: str, problems: _Problems) -> Any:
+    """A command as an array of strings (no shell), or a string split the way a shell would."""
+    if isinstance(value, str):
+        try:
+            value = shlex.split(value)
+        except ValueError as exc:
+            return problems.add(path, f"cannot split the command: {exc}")
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return _expected("a command (a string, or an array of strings)", value, path, problems)
+    if not value or not value[0]:
+        return problems.add(path, "the command is empty")
+    if not os.path.isabs(value[0]):
+        return problems.add(path, f"{value[0]!r} is not an absolute path")
+    return tuple(value)
+
+
+def _socket_path(value: Any, path: str, problems: _Problems) -> Any:
+    if not isinstance(value, str):
+        return _expected("a string (a path)", value, path, problems)
+    if not os.path.isabs(value):
+        return problems.add(path, f"{_show(value)} is not an absolute path")
+    if len(value.encode()) > 107:
+        return problems.add(path, "a unix socket path must be at most 107 bytes")
+    return value
+
+
+def _group(value: Any, path: str, problems: _Problems) -> Any:
+    if not isinstance(value, str) or not value:
+        return _expected("a group name", value, path, problems)
+    return value
+
+
+def _listen(value: Any, path: str, problems: _Problems) -> Any:
+    """host:port, IPv6 hosts in brackets."""
+    if not isinstance(value, str):
+        return _expected("a string like '127.0.0.1:9477'", value, path, problems)
+    host, sep, port = value.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        ipaddress.ip_address(host)
+        number = int(port)
+    except ValueError:
+        return problems.add(path, f"{_show(value)} is not an address:port like '127.0.0.1:9477'")
+    if not sep or not 1 <= number <= 65535:
+        return problems.add(path, f"{_show(value)} has no valid port (1-65535)")
+    return value
+
+
 def _require_one_rank(member: dict[str, Any], path: str, problems: _Problems) -> None:
     if "role" in member and "priority" in member:
         problems.add(path, "both 'role' and 'priority' are given; use one of them")
@@ -434,6 +495,17 @@ def _probe(target: Mapping[str, _Key]) -> _Checker:
     )
 
 
+_HOOK: Final = {
+    "command": _Key(_command, required=True),
+    "timeout_ms": _Key(_int(1, 600_000, " ms"), default=5000),
+}
+_DAEMON: Final = {
+    "control_socket": _Key(_socket_path, default="/run/teamd-py/control.sock"),
+    "control_group": _Key(_group),
+    "metrics_listen": _Key(_listen),
+    "teardown_on_stop": _Key(_bool, default=False),
+}
+
 _TEAM: Final = {
     "name": _Key(_ifname, required=True),
     "mac": _Key(_mac, default="auto"),
@@ -454,8 +526,10 @@ _TEAM: Final = {
     "vlan": _Key(_array(_table(_VLAN), what="an array of tables ([[team.vlan]])"), default=[]),
     "arp": _Key(_probe(_TARGET_V4)),
     "ns": _Key(_probe(_TARGET_V6)),
+    "hook": _Key(_table(_HOOK)),
 }
 _DOCUMENT: Final = {
+    "daemon": _Key(_table(_DAEMON), default={}),
     "team": _Key(
         _array(
             _table(_TEAM),
@@ -616,6 +690,7 @@ def _build_team(team: dict[str, Any]) -> TeamConfig:
         vlans=tuple(_build_vlan(v) for v in team["vlan"]),
         arp=_build_probe(team.get("arp")),
         ns=_build_probe(team.get("ns")),
+        hook=HookConfig(**team["hook"]) if "hook" in team else None,
     )
 
 

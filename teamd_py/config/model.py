@@ -97,6 +97,25 @@ class ProbeConfig:
 
 
 @dataclass(frozen=True)
+class HookConfig:
+    """A command run on every switchover and team state change, keepalived-style: the command's
+    arguments get the team, the event, the old and new member and the reason appended."""
+
+    command: tuple[str, ...]
+    timeout_ms: int = 5000
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    """The `[daemon]` table: how the daemon is reached and what it leaves behind."""
+
+    control_socket: str = "/run/teamd-py/control.sock"
+    control_group: str | None = None  # may switch and reload, besides root
+    metrics_listen: str | None = None  # "127.0.0.1:9477" serves /metrics over HTTP
+    teardown_on_stop: bool = False  # delete the teams' devices on SIGTERM (default: keep them)
+
+
+@dataclass(frozen=True)
 class TeamConfig:
     """One logical device (a kernel bond) and everything stacked on it."""
 
@@ -111,6 +130,7 @@ class TeamConfig:
     vlans: tuple[VlanConfig, ...] = ()
     arp: ProbeConfig | None = None  # None: no ARP probing
     ns: ProbeConfig | None = None  # None: no IPv6 neighbour probing
+    hook: HookConfig | None = None
 
     @property
     def probes(self) -> tuple[ProbeConfig, ...]:
@@ -130,6 +150,7 @@ class Config:
 
     teams: tuple[TeamConfig, ...]
     source: str = "<config>"
+    daemon: DaemonConfig = field(default_factory=DaemonConfig)
 
     def team(self, name: str) -> TeamConfig:
         """The team called ``name``; KeyError if there is none."""

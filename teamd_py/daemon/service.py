@@ -9,17 +9,28 @@ done.
 from __future__ import annotations
 
 import signal
+from functools import partial
+from typing import Any
 
 import structlog
 import trio
 from pyroute2.netlink.rtnl import RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK
 
-from teamd_py.config import Config
+from teamd_py.config import Config, ConfigError, TeamConfig, load_config
+from teamd_py.control.api import ControlError
+from teamd_py.daemon import metrics
 from teamd_py.daemon.team import Arrival, TeamController
 from teamd_py.kernel.bond import BondBackend, link_msg
 from teamd_py.kernel.links import Link, parse_link
-from teamd_py.kernel.netlink import DumpDone, DumpSocket, NetlinkSocket, Notification, Overflow
-from teamd_py.kernel.plan import TeamConflict, plan_team
+from teamd_py.kernel.netlink import (
+    DumpDone,
+    DumpSocket,
+    NetlinkError,
+    NetlinkSocket,
+    Notification,
+    Overflow,
+)
+from teamd_py.kernel.plan import Step, TeamConflict, after_removals, plan_removals, plan_team
 from teamd_py.wire.announce import Announcer
 
 log = structlog.get_logger()
@@ -43,6 +54,12 @@ class Daemon:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.controllers: list[TeamController] = []
+        self.nl: NetlinkSocket | None = None
+        self.backend: BondBackend | None = None
+        self.nursery: trio.Nursery | None = None
+        self.announcer: Announcer | None = None
+        self._dumping: int | None = None
+        self._reload_lock = trio.Lock()
 
     async def reconcile(self, backend: BondBackend) -> None:
         links = await backend.links()
@@ -66,6 +83,68 @@ class Daemon:
             else:
                 log.info("team_adopted", team=team.name, changes=0)
 
+    async def reload(self) -> dict[str, Any]:
+        """Validate first; then change only what differs, all teams planned before any change.
+
+        A team whose config did not change is not touched at all. Changes to `[daemon]` need a
+        restart and are reported, not applied.
+        """
+        assert self.backend is not None and self.nl is not None and self.nursery is not None
+        try:
+            new = load_config(self.config.source)
+        except ConfigError as exc:
+            log.error("reload_failed", problems=exc.lines())
+            raise ControlError("invalid_config", "\n".join(exc.lines())) from None
+        async with self._reload_lock:
+            old = {t.name: t for t in self.config.teams}
+            links = await self.backend.links()
+            addresses = await self.backend.addresses()
+            work: list[tuple[TeamConfig, TeamConfig | None, list[Step]]] = []
+            conflicts: list[TeamConflict] = []
+            for team in new.teams:
+                before = old.get(team.name)
+                if before == team:
+                    continue
+                removals = plan_removals(before, team, links, addresses) if before else []
+                after_links, after_addresses = after_removals(removals, links, addresses)
+                members = [(m.name, m.priority) for m in team.members]
+                try:
+                    additions = plan_team(
+                        team, after_links, after_addresses, _preferred(members, after_links)
+                    )
+                except TeamConflict as exc:
+                    conflicts.append(exc)
+                    continue
+                work.append((team, before, removals + additions))
+            if conflicts:
+                problems = [f"{c.team}: {p}" for c in conflicts for p in c.problems]
+                log.error("reload_failed", problems=problems)
+                raise ControlError("invalid_config", "\n".join(problems))
+            changed = []
+            for team, before, steps in work:
+                await self.backend.apply(steps)
+                changed.append(team.name)
+                if before is None:
+                    controller = TeamController(team, self.backend, self.announcer, self.nursery)
+                    self.controllers.append(controller)
+                    self.nursery.start_soon(controller.run_timer)
+                else:
+                    await self.controller(team.name).reconfigure(team)
+            dropped = sorted(old.keys() - {t.name for t in new.teams})
+            self.controllers = [c for c in self.controllers if c.team.name not in dropped]
+            restart = new.daemon != self.config.daemon
+            self.config = new
+            await self.redump()
+            result = {"changed": changed, "unmanaged": dropped, "restart_needed": restart}
+            log.info("reload", **result)
+            return result
+
+    def controller(self, team: str) -> TeamController:
+        for controller in self.controllers:
+            if controller.team.name == team:
+                return controller
+        raise ControlError("unknown_team", f"no team {team!r}")
+
     async def feed(self, links: list[tuple[Link, bool]], arrival: Arrival) -> None:
         for controller in self.controllers:
             mine = [
@@ -77,6 +156,11 @@ class Daemon:
                 mine.sort(key=lambda item: item[0].name != controller.team.name)
                 await controller.on_links(mine, arrival)
 
+    async def redump(self) -> None:
+        """Re-read every link through the event stream (after an overflow, or a reload)."""
+        assert self.nl is not None
+        self._dumping = await self.nl.start_dump(link_msg(), RTM_GETLINK)
+
     async def follow(
         self, nl: NetlinkSocket, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
@@ -87,21 +171,22 @@ class Daemon:
         before the start-up dump describes our own reconcile steps and is dropped: the dump that
         follows it in the stream is newer.
         """
-        dumping: int | None = await nl.start_dump(link_msg(), RTM_GETLINK)
+        await self.redump()
         started = False
         batch: list[tuple[Link, bool]] = []
         seen: set[str] = set()
         async for item in nl.incoming:
+            dumping = self._dumping
             match item:
                 case Overflow():
                     log.warning("netlink_overflow", action="re-reading links")
-                    dumping = await nl.start_dump(link_msg(), RTM_GETLINK)
+                    await self.redump()
                     batch, seen = [], set()
                 case DumpDone(dump=seq, stamp=stamp) if seq == dumping:
                     gone = {n for c in self.controllers for n in c.devices} - seen
                     batch += [(_gone(name), True) for name in sorted(gone)]
                     await self.feed(batch, Arrival(stamp, trio.current_time()))
-                    dumping, batch = None, []
+                    self._dumping, batch, seen = None, [], set()
                     if not started:
                         started = True
                         task_status.started()
@@ -121,24 +206,64 @@ class Daemon:
                         await self.feed([entry], Arrival(stamp, trio.current_time()))
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        announcer = Announcer()
+        """Control socket first (a second daemon must fail before it touches the kernel), then
+        reconcile, follow the kernel, and report ready."""
+        from teamd_py.control.server import serve_control
+        from teamd_py.daemon.control import DaemonControl
+
+        self.announcer = Announcer()
+        settings = self.config.daemon
         try:
             async with (
                 NetlinkSocket.open() as nl,
                 DumpSocket.open() as dumps,
                 trio.open_nursery() as nursery,
             ):
-                backend = BondBackend(nl, dumps)
+                self.nl, self.nursery = nl, nursery
+                self.backend = backend = BondBackend(nl, dumps)
+                await nursery.start(
+                    partial(
+                        serve_control,
+                        settings.control_socket,
+                        DaemonControl(self),
+                        group=settings.control_group,
+                    )
+                )
                 await self.reconcile(backend)
                 for team in self.config.teams:
-                    controller = TeamController(team, backend, announcer, nursery)
+                    controller = TeamController(team, backend, self.announcer, nursery)
                     self.controllers.append(controller)
                     nursery.start_soon(controller.run_timer)
                 await nursery.start(self.follow, nl)
-                log.info("ready", teams=[t.name for t in self.config.teams])
+                if settings.metrics_listen:
+                    nursery.start_soon(
+                        metrics.serve_http, settings.metrics_listen, self.controllers
+                    )
+                log.info(
+                    "ready",
+                    teams=[t.name for t in self.config.teams],
+                    control_socket=settings.control_socket,
+                )
                 task_status.started()
+                try:
+                    await trio.sleep_forever()
+                finally:
+                    if self.config.daemon.teardown_on_stop:
+                        await self.teardown()
         finally:
-            announcer.close()
+            self.announcer.close()
+
+    async def teardown(self) -> None:
+        """`teardown_on_stop`: delete every team's bond (its VLANs go with it, its members are
+        released). Shielded and bounded: it runs while the daemon is being cancelled."""
+        assert self.backend is not None
+        with trio.CancelScope(shield=True), trio.move_on_after(10):
+            for controller in self.controllers:
+                try:
+                    await self.backend.delete_link(controller.team.name)
+                    log.info("team_removed", team=controller.team.name)
+                except NetlinkError as exc:
+                    log.error("teardown_failed", team=controller.team.name, error=str(exc))
 
 
 def _gone(name: str) -> Link:
@@ -182,7 +307,15 @@ async def run(config: Config) -> None:
             nursery.start_soon(notify.keep_status, notifier, summary)
             async for signum in signals:
                 if signum == signal.SIGHUP:
-                    log.warning("reload_unsupported", signal="SIGHUP", action="ignored")
+                    notifier.reloading()
+                    try:
+                        await daemon.reload()
+                    except ControlError as exc:
+                        first, *more = exc.message.splitlines() or [""]
+                        extra = f" (and {len(more)} more)" if more else ""
+                        notifier.reloaded(f"reload failed, old config kept: {first}{extra}")
+                        continue
+                    notifier.reloaded(summary())
                     continue
                 log.info("stopping", signal=signal.Signals(signum).name)
                 notifier.stopping()

@@ -9,25 +9,31 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from ipaddress import IPv4Address, IPv6Address
+from typing import Any
 
 import structlog
 import trio
 
 from teamd_py.config import ProbeTarget, TeamConfig
-from teamd_py.engine.aft import AftEngine, TeamPolicy
+from teamd_py.control.api import ControlError
+from teamd_py.engine.aft import HEALTHY, AftEngine, TeamPolicy
 from teamd_py.engine.events import (
     Activate,
     ActiveReported,
     Decision,
+    Health,
     HealthChanged,
     MemberAbsent,
     MemberPresent,
     Observation,
     PathReported,
     PathStatus,
+    Pin,
+    PinReleased,
     SwitchRefused,
     TeamState,
     TeamStatus,
@@ -82,6 +88,138 @@ class TeamController:
         self.outstanding: dict[tuple[str, int, ProbeTarget], ProbeSpec] = {}
         self._unreachable: set[ProbeTarget] = set()
         self._addresses = _probe_sources(team)
+        self.stats = SwitchStats()
+
+    # -- reload -----------------------------------------------------------------------------------
+
+    async def reconfigure(self, team: TeamConfig) -> None:
+        """Take a changed config for this team, keeping what is known of the members that stay.
+        Probe sockets are reopened from the next link dump, which the daemon starts at once."""
+        async with self._lock:
+            now = trio.current_time()
+            for member in list(self.sockets):
+                self._close_probes(member)
+            old_engine, old_monitor = self.engine, self.monitor
+            self.team = team
+            self._members = {m.name for m in team.members}
+            self._addresses = _probe_sources(team)
+            self.outstanding.clear()
+            self.engine = AftEngine(TeamPolicy.from_config(team))
+            self.engine.carry_from(old_engine)
+            self.monitor = PathMonitor.for_team(team, now, old_monitor) if team.probes else None
+            gone = set(old_engine.members) - self._members
+            for name in gone:
+                self.links.pop(name, None)
+                index = self.member_index.pop(name, None)
+                if index is not None:
+                    self.index_to_member.pop(index, None)
+            if self.monitor is not None:
+                paths = [PathReported(m, self.monitor.path[m]) for m in self._members]
+                await self._apply(
+                    self.engine.observe(*paths, now=now), Arrival(self.switch_stamp, now)
+                )
+        self._rearm.set()
+
+    # -- operator requests ------------------------------------------------------------------------
+
+    async def pin(self, member: str | None, force: bool) -> dict[str, Any]:
+        """`teamd-py switch`: pin a member (None: automatic again), refused if it is unhealthy."""
+        async with self._lock:
+            now = trio.current_time()
+            if member is not None:
+                if member not in self._members:
+                    raise ControlError(
+                        "unknown_member", f"{member} is not a member of {self.team.name}"
+                    )
+                if not force and not self.engine.healthy(member, now):
+                    raise ControlError(
+                        "unhealthy",
+                        f"{member} is not healthy ({self._member_state(member)}); "
+                        "use --force to switch to it anyway",
+                    )
+            log.info(
+                "override",
+                team=self.team.name,
+                member=member,
+                pinned=member is not None,
+                forced=force,
+            )
+            decisions = self.engine.observe(Pin(member, force), now=now)
+            await self._apply(decisions, Arrival(self.switch_stamp, now))
+            if member is not None and self.engine.pinned != member:
+                raise ControlError("refused", f"the kernel refused to make {member} active")
+        self._rearm.set()
+        return {"team": self.team.name, "active": self.engine.active, "override": self._override()}
+
+    def _override(self) -> dict[str, Any] | None:
+        if self.engine.pinned is None:
+            return None
+        return {"member": self.engine.pinned, "forced": self.engine.pin_forced}
+
+    def _member_state(self, name: str) -> str:
+        m = self.engine.members[name]
+        if m.health is Health.ABSENT:
+            return "absent"
+        if name == self.engine.active:
+            return "active"
+        if m.health in (*HEALTHY, Health.RISING) and m.path is not PathStatus.DOWN:
+            return "standby"
+        return "failed"
+
+    def snapshot(self) -> dict[str, Any]:
+        """This team's part of `teamd-py state --json` (see control/api.py for the schema)."""
+        members = {}
+        for member in self.team.members:
+            m = self.engine.members[member.name]
+            link = self.links.get(member.name)
+            targets = []
+            if self.monitor is not None:
+                now = trio.current_time()
+                for (name, _, target), s in self.monitor.targets.items():
+                    if name != member.name:
+                        continue
+                    targets.append(
+                        {
+                            "ip": str(target.ip),
+                            "vlan": target.vlan,
+                            "up": s.up,
+                            "missed": s.missed,
+                            "rtt_ms": None if s.rtt is None else round(s.rtt * 1000, 3),
+                            "last_reply_age_ms": None
+                            if s.last_reply is None
+                            else round((now - s.last_reply) * 1000, 1),
+                        }
+                    )
+            members[member.name] = {
+                "state": self._member_state(member.name),
+                "role": member.role.value if member.role else None,
+                "priority": member.priority,
+                "carrier": bool(link and link.carrier),
+                "health": m.health.value,
+                "path": m.path.value if self.monitor is not None else None,
+                "targets": targets,
+            }
+        return {
+            "state": (self.engine.state or TeamState.DOWN).value,
+            "mac": self.bond_mac,
+            "active": self.engine.active,
+            "override": self._override(),
+            "switches": self.stats.count,
+            "last_switch": self.stats.last,
+            "members": members,
+        }
+
+    # -- hooks ------------------------------------------------------------------------------------
+
+    def _hook(
+        self, event: str, from_member: str | None, to_member: str | None, reason: str
+    ) -> None:
+        """keepalived's notify convention: the command gets team, event, from, to and reason."""
+        hook = self.team.hook
+        if hook is None:
+            return
+        argv = [*hook.command, self.team.name, event, from_member or "", to_member or "", reason]
+        self.nursery.start_soon(_run_hook, self.team.name, argv, hook.timeout_ms / 1000)
 
     @property
     def devices(self) -> set[str]:
@@ -280,6 +418,11 @@ class TeamController:
                 case TeamStatus(state=state, active=active):
                     level = {TeamState.UP: log.info, TeamState.DEGRADED: log.warning}
                     level.get(state, log.error)(f"team_{state}", team=self.team.name, active=active)
+                    self._hook(f"team_{state}", None, active, "")
+                case PinReleased(member=member, why=why):
+                    log.warning(
+                        "override", team=self.team.name, member=member, pinned=False, why=why
+                    )
                 case HealthChanged(member=member, old=old, new=new):
                     log.info(
                         "member_health",
@@ -314,6 +457,8 @@ class TeamController:
         self._burst.cancel()
         self._burst = trio.CancelScope()
         self.nursery.start_soon(self._announce, self._burst)
+        self.stats.record(decision, decision_ms)
+        self._hook("switchover", decision.previous, decision.member, str(decision.reason))
 
     async def _refused(self, decision: Activate, error: str, arrival: Arrival) -> None:
         log.warning("switch_refused", team=self.team.name, member=decision.member, error=error)
@@ -351,3 +496,55 @@ def _probe_sources(team: TeamConfig) -> dict[int | None, list[IPv4Address | IPv6
     for vlan in team.vlans:
         out[vlan.id] = [a.ip for a in vlan.addresses]
     return out
+
+
+async def _run_hook(team: str, argv: list[str], timeout: float) -> None:
+    """Off the engine's path: the team never waits for a hook, and a hook never kills the team."""
+    try:
+        with trio.fail_after(timeout):
+            proc = await trio.run_process(
+                argv, check=False, capture_stdout=True, capture_stderr=True
+            )
+    except trio.TooSlowError:
+        log.error("hook_failed", team=team, command=argv[0], error=f"timed out after {timeout} s")
+        return
+    except OSError as exc:
+        log.error("hook_failed", team=team, command=argv[0], error=str(exc))
+        return
+    if proc.returncode != 0:
+        log.error(
+            "hook_failed",
+            team=team,
+            command=argv[0],
+            exit=proc.returncode,
+            stderr=proc.stderr.decode(errors="replace")[-500:],
+        )
+
+
+class SwitchStats:
+    """Switch counts, the last switch and recent decision latencies, for state and metrics."""
+
+    LATENCIES = 1000
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.by_reason: dict[str, int] = {}
+        self.last: dict[str, Any] | None = None
+        self.latencies_ms: deque[float] = deque(maxlen=self.LATENCIES)
+        self.latency_sum_ms = 0.0
+        self.latency_count = 0
+
+    def record(self, decision: Activate, decision_ms: float) -> None:
+        self.count += 1
+        reason = str(decision.reason)
+        self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
+        self.latencies_ms.append(decision_ms)
+        self.latency_sum_ms += decision_ms
+        self.latency_count += 1
+        self.last = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "from": decision.previous,
+            "to": decision.member,
+            "reason": reason,
+            "decision_ms": round(decision_ms, 3),
+        }

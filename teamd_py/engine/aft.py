@@ -21,7 +21,8 @@ Otherwise the best-ranked member (priority, then config order) of the best tier 
 nobody above tier 0 the current member is kept and the team is down; while the active member is
 below tier 4 the team is degraded. A target that no member reaches puts everybody in tier 2: the
 team stays where it is. A member the kernel refused to activate is passed over for
-`refusal_backoff` seconds.
+`refusal_backoff` seconds. A member an operator pinned is kept active, preempt or not, until it
+fails (loses carrier, vanishes, is refused, or, unless forced, its path is proven down).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from teamd_py.engine.events import (
     Observation,
     PathReported,
     PathStatus,
+    Pin,
+    PinReleased,
     Reason,
     SwitchRefused,
     TeamState,
@@ -131,6 +134,8 @@ class AftEngine:
     members: dict[str, MemberState] = field(init=False)
     active: str | None = field(init=False, default=None)
     state: TeamState | None = field(init=False, default=None)  # None until the first choice
+    pinned: str | None = field(init=False, default=None)
+    pin_forced: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         path = PathStatus.UNKNOWN if self.policy.probing else PathStatus.UP
@@ -138,6 +143,21 @@ class AftEngine:
             m.name: MemberState(m.name, m.priority, i, path=path)
             for i, m in enumerate(self.policy.members)
         }
+
+    def carry_from(self, old: AftEngine) -> None:
+        """After a reload: what the old engine knew of members that remain stays known, so a
+        reload that keeps a member keeps its health, its path verdict and its place."""
+        for name, state in old.members.items():
+            if name in self.members:
+                mine = self.members[name]
+                for attr in ("health", "delay_until", "healthy_since", "refused_until"):
+                    setattr(mine, attr, getattr(state, attr))
+                if self.policy.probing == old.policy.probing:
+                    mine.path = state.path
+        self.active = old.active if old.active in self.members else None
+        if old.pinned in self.members:
+            self.pinned, self.pin_forced = old.pinned, old.pin_forced
+        self.state = old.state
 
     # -- inputs -----------------------------------------------------------------------------------
 
@@ -161,6 +181,8 @@ class AftEngine:
                     self._proven(self.members[name], now)
                 case ActiveReported(member=name):
                     self.active = name
+                case Pin(member=name, forced=forced):
+                    self.pinned, self.pin_forced = name, forced and name is not None
                 case SwitchRefused(member=name, active=active):
                     self.members[name].refused_until = now + self.policy.refusal_backoff
                     self.active = active
@@ -172,7 +194,7 @@ class AftEngine:
         match obs:
             case MemberPresent(member=name) | MemberAbsent(member=name) | PathReported(member=name):
                 self._member(name)
-            case ActiveReported(member=name):
+            case ActiveReported(member=name) | Pin(member=name):
                 if name is not None:
                     self._member(name)
             case SwitchRefused(member=name, active=active):
@@ -259,7 +281,7 @@ class AftEngine:
 
     def _preempt_time(self) -> float | None:
         """When a better proven member may take over a healthy active one, if it ever may."""
-        if not self.policy.preempt or self.active is None:
+        if not self.policy.preempt or self.active is None or self.pinned is not None:
             return None
         current = self.members[self.active]
         if current.health not in HEALTHY or current.path is PathStatus.DOWN:
@@ -286,7 +308,36 @@ class AftEngine:
             return Reason.ACTIVE_DOWN
         return Reason.PATH_DOWN
 
+    def healthy(self, name: str, now: float) -> bool:
+        """Proven able to carry the team: carrier healthy, path up, not refused."""
+        m = self._member(name)
+        return m.health in HEALTHY and m.path is PathStatus.UP and m.usable(now)
+
+    def _pin_holds(self, now: float, out: list[Decision]) -> MemberState | None:
+        if self.pinned is None:
+            return None
+        m = self.members[self.pinned]
+        why = None
+        if not m.usable(now):
+            why = "refused"
+        elif m.health not in HEALTHY:
+            why = "carrier"
+        elif m.path is PathStatus.DOWN and not self.pin_forced:
+            why = "path"
+        if why is None:
+            return m
+        out.append(PinReleased(m.name, why))
+        self.pinned, self.pin_forced = None, False
+        return None
+
     def _choose(self, now: float, out: list[Decision]) -> None:
+        pinned = self._pin_holds(now, out)
+        if pinned is not None:
+            if pinned.name != self.active:
+                out.append(Activate(pinned.name, self.active, Reason.MANUAL))
+                self.active = pinned.name
+            self._report(now, out)
+            return
         current = self.members[self.active] if self.active is not None else None
         current_tier = self._tier(current, now) if current is not None else 0
         best = max(self.members.values(), key=lambda m: (self._tier(m, now), m.rank))
@@ -307,14 +358,15 @@ class AftEngine:
         if target is not None and target is not current:
             out.append(Activate(target.name, self.active, reason))
             self.active = target.name
-            current_tier = self._tier(target, now)
-        state = (
-            TeamState.UP
-            if current_tier == 4 and self.members[self.active].path is PathStatus.UP
-            else TeamState.DEGRADED
-            if current_tier > 0
-            else TeamState.DOWN
-        )
+        self._report(now, out)
+
+    def _report(self, now: float, out: list[Decision]) -> None:
+        active = self.members[self.active] if self.active is not None else None
+        tier = self._tier(active, now) if active is not None else 0
+        if tier == 4 and active is not None and active.path is PathStatus.UP:
+            state = TeamState.UP
+        else:
+            state = TeamState.DEGRADED if tier > 0 else TeamState.DOWN
         if state != self.state:
             self.state = state
             out.append(TeamStatus(state, self.active))

@@ -41,6 +41,7 @@ class Reason(StrEnum):
     ACTIVE_ABSENT = "active_absent"  # the active member vanished or was released
     PREEMPT = "preempt"  # a better-ranked member is healthy again
     REFUSED = "refused"  # the kernel refused the previous choice
+    MANUAL = "manual"  # an operator pinned this member
 
 
 # -- observations ---------------------------------------------------------------------------------
@@ -78,6 +79,16 @@ class PathReported:
 
 
 @dataclass(frozen=True)
+class Pin:
+    """An operator's choice (`teamd-py switch`): keep `member` active until it fails; None
+    returns to automatic choice. `forced` pins a member whose path is not healthy; only losing
+    carrier (or vanishing) releases that."""
+
+    member: str | None
+    forced: bool = False
+
+
+@dataclass(frozen=True)
 class ActiveReported:
     """The kernel reports this member (or none) as the bond's active slave."""
 
@@ -93,7 +104,7 @@ class SwitchRefused:
     error: str
 
 
-Observation = MemberPresent | MemberAbsent | PathReported | ActiveReported | SwitchRefused
+Observation = MemberPresent | MemberAbsent | PathReported | Pin | ActiveReported | SwitchRefused
 
 
 # -- decisions ------------------------------------------------------------------------------------
@@ -125,4 +136,12 @@ class HealthChanged:
     new: Health
 
 
-Decision = Activate | TeamStatus | HealthChanged
+@dataclass(frozen=True)
+class PinReleased:
+    """The pinned member failed (or was refused): automatic choice resumes."""
+
+    member: str
+    why: str
+
+
+Decision = Activate | TeamStatus | HealthChanged | PinReleased

@@ -87,10 +87,20 @@ class PathMonitor:
     path: dict[str, PathStatus] = field(default_factory=dict)
 
     @classmethod
-    def for_team(cls, team: TeamConfig, now: float) -> PathMonitor:
+    def for_team(
+        cls, team: TeamConfig, now: float, previous: PathMonitor | None = None
+    ) -> PathMonitor:
+        """A monitor for `team`; after a reload, targets that remain keep what was learned."""
         monitor = cls([_Table(p, now) for p in team.probes], tuple(m.name for m in team.members))
         for member in monitor.members:
             monitor.reset(member)
+        if previous is not None:
+            for key, state in previous.targets.items():
+                if key in monitor.targets:
+                    monitor.targets[key] = state
+            for member in monitor.members:
+                monitor.path[member] = previous.path.get(member, PathStatus.UNKNOWN)
+            monitor._recompute([])
         return monitor
 
     @property

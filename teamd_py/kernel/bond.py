@@ -32,8 +32,11 @@ from teamd_py.kernel.plan import (
     Address,
     CreateBond,
     CreateVlan,
+    DeleteLink,
     DisableBondMonitoring,
     Enslave,
+    Release,
+    RemoveAddress,
     SetMac,
     SetUp,
     Step,
@@ -111,6 +114,9 @@ class BondBackend:
 
     async def _apply(self, step: Step, undo: list[Undo]) -> None:
         log.info("kernel_change", step=type(step).__name__, **vars(step))
+        if isinstance(step, DeleteLink | RemoveAddress | Release):
+            await self._remove(step)
+            return
         match step:
             case CreateBond(name=name, mac=mac):
                 data = [["IFLA_BOND_MODE", BOND_MODE_ACTIVEBACKUP], ["IFLA_BOND_MIIMON", 0]]
@@ -167,6 +173,16 @@ class BondBackend:
                     _addr_msg(index, address), RTM_NEWADDR, f"add {address} to {name}", create=True
                 )
                 undo.append(lambda: self._del_address(index, address))
+
+    async def _remove(self, step: DeleteLink | RemoveAddress | Release) -> None:
+        """Reload's removals: not undone if a later step fails (they were asked for)."""
+        match step:
+            case DeleteLink(name=name):
+                await self.delete_link(name)
+            case RemoveAddress(name=name, address=address):
+                await self._del_address(await self._index(name), address)
+            case Release(name=name):
+                await self._release(await self._index(name))
 
     async def set_admin(self, index: int, up: bool, what: str) -> None:
         await self.nl.request(

@@ -7,7 +7,7 @@ only enslaved when it carries no address of its own, and an existing bond is ado
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Interface, IPv6Interface
 
 from teamd_py.config import TeamConfig
@@ -69,7 +69,34 @@ class AddAddress:
     address: Address
 
 
-Step = CreateBond | DisableBondMonitoring | SetMac | Enslave | SetUp | CreateVlan | AddAddress
+@dataclass(frozen=True)
+class DeleteLink:
+    name: str
+
+
+@dataclass(frozen=True)
+class RemoveAddress:
+    name: str
+    address: Address
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str
+
+
+Step = (
+    CreateBond
+    | DisableBondMonitoring
+    | SetMac
+    | Enslave
+    | SetUp
+    | CreateVlan
+    | AddAddress
+    | DeleteLink
+    | RemoveAddress
+    | Release
+)
 
 
 def _counts(addr: Address) -> bool:
@@ -175,3 +202,63 @@ def plan_team(
     if problems:
         raise TeamConflict(team.name, problems)
     return steps
+
+
+def plan_removals(
+    old: TeamConfig,
+    new: TeamConfig,
+    links: dict[str, Link],
+    addresses: dict[int, set[Address]],
+) -> list[Step]:
+    """What a reload takes away: VLANs, addresses and members the new config no longer has (a
+    VLAN whose id changed goes too, and is created again by `plan_team`). Only what the old config
+    put there is touched; an address an operator added by hand stays."""
+    steps: list[Step] = []
+    new_vlans = {v.name: v for v in new.vlans}
+    for vlan in old.vlans:
+        kept = new_vlans.get(vlan.name)
+        if vlan.name in links and (kept is None or kept.id != vlan.id):
+            steps.append(DeleteLink(vlan.name))
+    devices = [(old.name, old.addresses, new.addresses)]
+    devices += [
+        (v.name, v.addresses, new_vlans[v.name].addresses)
+        for v in old.vlans
+        if v.name in new_vlans and new_vlans[v.name].id == v.id
+    ]
+    for name, before, after in devices:
+        link = links.get(name)
+        if link is None:
+            continue
+        have = addresses.get(link.index, set())
+        keep = {a.ip for a in after}
+        steps += [RemoveAddress(name, a) for a in before if a.ip not in keep and a in have]
+    bond = links.get(old.name)
+    kept_members = {m.name for m in new.members}
+    for member in old.members:
+        link = links.get(member.name)
+        if (
+            member.name not in kept_members
+            and link is not None
+            and bond is not None
+            and link.master == bond.index
+        ):
+            steps.append(Release(member.name))
+    return steps
+
+
+def after_removals(
+    steps: list[Step], links: dict[str, Link], addresses: dict[int, set[Address]]
+) -> tuple[dict[str, Link], dict[int, set[Address]]]:
+    """The snapshot as it will be once `steps` are applied, so additions are planned (and
+    conflicts found) before anything changes."""
+    links = dict(links)
+    addresses = {k: set(v) for k, v in addresses.items()}
+    for step in steps:
+        match step:
+            case DeleteLink(name=name):
+                links.pop(name, None)
+            case RemoveAddress(name=name, address=address) if name in links:
+                addresses.get(links[name].index, set()).discard(address)
+            case Release(name=name) if name in links:
+                links[name] = replace(links[name], master=None)
+    return links, addresses

@@ -21,6 +21,14 @@ class DaemonRun:
         self.config = config
         self.log = log
         self.process: trio.Process | None = None
+        self.socket = log.with_suffix(".sock")
+        text = config.read_text()
+        if "[daemon]" not in text:  # never the system's default socket
+            config.write_text(f'[daemon]\ncontrol_socket = "{self.socket}"\n\n{text}')
+
+    def ctl(self, *args: str) -> list[str]:
+        """A `teamd-py` client command line for this daemon's socket."""
+        return [sys.executable, "-m", "teamd_py", *args, "--socket", str(self.socket)]
 
     async def start(self, nursery: trio.Nursery, wait_ready: bool = True) -> None:
         self.log.write_text("")

@@ -13,6 +13,10 @@ from teamd_py.engine.events import (
     HealthChanged,
     MemberAbsent,
     MemberPresent,
+    PathReported,
+    PathStatus,
+    Pin,
+    PinReleased,
     Reason,
     SwitchRefused,
     TeamState,
@@ -283,3 +287,48 @@ async def test_a_shell_driven_by_trio_timers_sees_the_delays(autojump_clock):
         (0.3, Activate("eth1", "eth0", Reason.ACTIVE_DOWN)),
         (1.5, Activate("eth0", "eth1", Reason.PREEMPT)),
     ]
+
+
+def test_a_pin_moves_traffic_and_holds_against_preempt():
+    e = started(engine())
+    assert switches(e.observe(Pin("eth1"), now=1)) == [Activate("eth1", "eth0", Reason.MANUAL)]
+    assert e.next_deadline() is None
+    assert switches(e.handle_timer(10)) == []  # eth0 is better, but the operator chose eth1
+    assert switches(e.observe(Pin(None), now=11)) == [Activate("eth0", "eth1", Reason.PREEMPT)]
+
+
+def test_a_pinned_member_that_fails_releases_the_pin():
+    e = started(engine())
+    e.observe(Pin("eth1"), now=1)
+    out = e.observe(MemberPresent("eth1", False), now=2)
+    assert PinReleased("eth1", "carrier") in out
+    assert switches(out) == [Activate("eth0", "eth1", Reason.ACTIVE_DOWN)]
+    assert e.pinned is None
+    assert switches(e.observe(MemberPresent("eth1", True), now=3)) == []
+
+
+def test_a_refused_pin_is_released():
+    e = started(engine())
+    e.observe(Pin("eth1"), now=1)
+    out = e.observe(SwitchRefused("eth1", "eth0", "EINVAL"), now=1)
+    assert PinReleased("eth1", "refused") in out and e.active == "eth0" and e.pinned is None
+
+
+def test_a_forced_pin_survives_a_dead_path_but_not_carrier_loss():
+    e = AftEngine(TeamPolicy(members=(PRIMARY, SECONDARY), probing=True))
+    e.observe(
+        MemberPresent("eth0", True),
+        MemberPresent("eth1", True),
+        ActiveReported("eth0"),
+        PathReported("eth0", PathStatus.UP),
+        PathReported("eth1", PathStatus.DOWN),
+        now=0,
+    )
+    assert not e.healthy("eth1", 0) and e.healthy("eth0", 0)
+    assert switches(e.observe(Pin("eth1"), now=1)) == []  # unforced: released at once
+    out = e.observe(Pin("eth1", forced=True), now=2)
+    assert switches(out) == [Activate("eth1", "eth0", Reason.MANUAL)]
+    assert e.pinned == "eth1" and TeamStatus(TeamState.DEGRADED, "eth1") in out
+    out = e.observe(MemberAbsent("eth1"), now=3)
+    assert PinReleased("eth1", "carrier") in out
+    assert switches(out) == [Activate("eth0", "eth1", Reason.ACTIVE_ABSENT)]

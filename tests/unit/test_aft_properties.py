@@ -22,6 +22,7 @@ from teamd_py.engine.events import (
     Observation,
     PathReported,
     PathStatus,
+    Pin,
     Reason,
     SwitchRefused,
 )
@@ -111,6 +112,7 @@ observations = st.one_of(
     st.builds(MemberPresent, st.sampled_from(NAMES), st.booleans()),
     st.builds(MemberAbsent, st.sampled_from(NAMES)),
     st.builds(PathReported, st.sampled_from(NAMES), st.sampled_from(PathStatus)),
+    st.builds(Pin, st.sampled_from((*NAMES, None))),
 )
 steps = st.lists(st.tuples(st.floats(0, 0.7), observations), max_size=40)
 
@@ -137,7 +139,7 @@ def test_a_healthy_active_is_left_only_for_a_better_member_under_preempt(policy,
     priority = {m.name: m.priority for m in policy.members}
     for _, decision, previous, previous_healthy in sim.trace:
         if previous_healthy:
-            assert decision.reason is Reason.PREEMPT
+            assert decision.reason in (Reason.PREEMPT, Reason.MANUAL)
         if decision.reason is Reason.PREEMPT:
             assert policy.preempt and previous is not None
             assert priority[decision.member] > priority[previous]

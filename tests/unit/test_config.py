@@ -226,7 +226,7 @@ def _without(path: list[Any]) -> dict[str, Any]:
 REJECTIONS: list[tuple[str, dict[str, Any], str, str]] = [
     # unknown keys, with and without a suggestion
     ("top", {**doc(), "teams": []}, "teams", "unknown key; did you mean 'team'?"),
-    ("top-none", {**doc(), "zzz": 1}, "zzz", "unknown key (known keys: team)"),
+    ("top-none", {**doc(), "zzz": 1}, "zzz", "unknown key (known keys: daemon, team)"),
     (
         "team",
         _with(["team", 0, "preemt"], "never"),
@@ -836,7 +836,9 @@ def test_non_table_document() -> None:
 
 
 def test_odd_keys_are_quoted_in_paths() -> None:
-    assert problems({**doc(), "a b": 1}) == [line('"a b"', "unknown key (known keys: team)")]
+    assert problems({**doc(), "a b": 1}) == [
+        line('"a b"', "unknown key (known keys: daemon, team)")
+    ]
 
 
 # --- Files --------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 import trio
 
 from teamd_py.config import Config, parse_config
+from teamd_py.control.api import ControlError
 from teamd_py.daemon import notify, service
 from teamd_py.daemon.notify import Notifier
 from teamd_py.engine.aft import AftEngine, MemberPolicy, TeamPolicy
@@ -351,17 +352,47 @@ async def test_run_pings_no_watchdog_meant_for_another_process(
         assert await manager.receive() == {"STOPPING": "1"}
 
 
-async def test_run_takes_sighup_without_stopping(
+async def test_sighup_reloads_between_reloading_and_ready(
     manager: Manager, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = two_member_config()
     e = carrier(AftEngine(TeamPolicy.from_config(config.teams[0])), eth0=True)
     monkeypatch.setattr(service.Daemon, "serve", fake_serve([e]))
+    reloads: list[int] = []
+
+    async def reload(self: service.Daemon) -> dict[str, object]:
+        reloads.append(1)
+        return {"changed": []}
+
+    monkeypatch.setattr(service.Daemon, "reload", reload)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(service.run, config)
         await manager.receive_with("READY")
         os.kill(os.getpid(), signal.SIGHUP)
-        await trio.sleep(0.2)
-        assert manager.pending() == []
+        assert "MONOTONIC_USEC" in await manager.receive_with("RELOADING")
+        assert "READY" in await manager.receive_with("READY")
+        assert reloads == [1]
+        os.kill(os.getpid(), signal.SIGINT)
+        assert await manager.receive_with("STOPPING") == {"STOPPING": "1"}
+
+
+async def test_a_failed_reload_keeps_running_and_says_so(
+    manager: Manager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = two_member_config()
+    e = carrier(AftEngine(TeamPolicy.from_config(config.teams[0])), eth0=True)
+    monkeypatch.setattr(service.Daemon, "serve", fake_serve([e]))
+
+    async def reload(self: service.Daemon) -> dict[str, object]:
+        raise ControlError("invalid_config", "x.toml: team[0].name: required key is missing")
+
+    monkeypatch.setattr(service.Daemon, "reload", reload)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(service.run, config)
+        await manager.receive_with("READY")
+        os.kill(os.getpid(), signal.SIGHUP)
+        await manager.receive_with("RELOADING")
+        ready = await manager.receive_with("READY")
+        assert ready["STATUS"].startswith("reload failed, old config kept: x.toml: team[0].name")
         os.kill(os.getpid(), signal.SIGINT)
         assert await manager.receive_with("STOPPING") == {"STOPPING": "1"}
