@@ -8,11 +8,12 @@ import json
 import os
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trio
 
 from teamd_py.sandbox.daemon import DaemonRun
 from teamd_py.sandbox.topology import Topology, require_root
@@ -110,3 +111,22 @@ def capture(topo: Topology, port: str) -> socket.socket:
         sock = open_receiver(port)
     sock.setblocking(False)
     return sock
+
+
+@asynccontextmanager
+async def steady_flow(
+    topo: Topology, device: str, gateway: str, count: int
+) -> AsyncIterator[list[int]]:
+    """100 pings a second through `device` while the block runs (it starts 0.3 s in); the list
+    gets the number of replies once they are all in."""
+    replies: list[int] = []
+
+    async def flow() -> None:
+        replies.append(
+            await topo.ping(gateway, device, count=count, interval=0.01, deadline=count // 100 + 10)
+        )
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(flow)
+        await trio.sleep(0.3)
+        yield replies

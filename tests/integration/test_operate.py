@@ -11,7 +11,7 @@ import trio
 from teamd_py.sandbox.daemon import DaemonRun
 from teamd_py.sandbox.topology import Topology
 
-from .conftest import SEED_CONFIG, active_member, addresses, link_json
+from .conftest import SEED_CONFIG, active_member, addresses, link_json, steady_flow
 from .test_team import GATEWAYS, assert_traffic_on_both_vlans
 
 
@@ -83,32 +83,11 @@ async def test_a_reload_applies_only_the_difference_without_costing_packets(
     added = run.config.read_text() + (
         '  [[team.vlan]]\n  name = "vadapt3"\n  id = 20\n  addresses = ["192.168.3.1/24"]\n'
     )
-    out: list[str] = []
-
-    async def flow() -> None:
-        out.append(
-            await topo.srv(
-                "ping",
-                "-n",
-                "-q",
-                "-c",
-                "200",
-                "-i",
-                "0.01",
-                "-I",
-                "vadapt1",
-                GATEWAYS["vadapt1"],
-                check=False,
-            )
-        )
-
-    async with trio.open_nursery() as traffic:
-        traffic.start_soon(flow)
-        await trio.sleep(0.3)
+    async with steady_flow(topo, "vadapt1", GATEWAYS["vadapt1"], 200) as replies:
         run.config.write_text(added)
         code, _, err = await ctl(run, "reload")
         assert code == 0, err
-    assert " 0% packet loss" in next(line for line in out[0].splitlines() if "received" in line)
+    assert replies == [200]
     reload = await run.wait_for("reload")
     assert reload["changed"] == ["team1"]
     assert await addresses(topo, "vadapt3") == {"192.168.3.1/24"}

@@ -19,7 +19,7 @@ from teamd_py.wire.frames import (
 )
 from teamd_py.wire.packet_socket import recv_frame
 
-from .conftest import active_member, addresses, capture, link_json
+from .conftest import active_member, addresses, capture, link_json, steady_flow
 
 GATEWAYS = {"vadapt1": "192.168.1.254", "vadapt2": "192.168.2.254"}
 
@@ -156,34 +156,12 @@ async def test_restart_adopts_the_team_without_disturbing_traffic(topo, daemon, 
         for d in ("team1", "eth0", "eth1", "vadapt1", "vadapt2")
     }
 
-    out: list[str] = []
-
-    async def flow() -> None:
-        out.append(
-            await topo.srv(
-                "ping",
-                "-n",
-                "-q",
-                "-c",
-                "300",
-                "-i",
-                "0.01",
-                "-I",
-                "vadapt1",
-                GATEWAYS["vadapt1"],
-                check=False,
-            )
-        )
-
-    async with trio.open_nursery() as traffic:
-        traffic.start_soon(flow)
-        await trio.sleep(0.3)
+    async with steady_flow(topo, "vadapt1", GATEWAYS["vadapt1"], 300) as replies:
         again = daemon()
         await again.start(nursery)
         adopted = await again.wait_for("team_adopted", team="team1")
         assert adopted["changes"] == 0
-    summary = next(line for line in out[0].splitlines() if "received" in line)
-    assert " 0% packet loss" in summary, summary
+    assert replies == [300]
     assert not again.of("kernel_change") and not again.of("switchover")
     for device, index in indexes.items():
         assert (await link_json(topo, device))["ifindex"] == index
