@@ -458,6 +458,7 @@ _ADDRESSES = _array(_cidr)
 _CARRIER: Final = {
     "up_delay_ms": _Key(_MS_DELAY, default=0),
     "down_delay_ms": _Key(_MS_DELAY, default=0),
+    "kernel_miimon_ms": _Key(_int(0, 10_000, " ms"), default=100),
 }
 _NOTIFY: Final = {
     "count": _Key(_int(0, 100), default=3),

@@ -60,6 +60,18 @@ class CarrierConfig:
 
     up_delay_ms: int = 0
     down_delay_ms: int = 0
+    kernel_miimon_ms: int = 100  # the kernel's own carrier check: the safety net; 0 = off
+
+    def kernel_monitor(self) -> tuple[int, int, int]:
+        """(miimon, updelay, downdelay) for the bond; the kernel wants delays in miimon steps."""
+        miimon = self.kernel_miimon_ms
+        if not miimon:
+            return 0, 0, 0
+        return (
+            miimon,
+            -(-self.up_delay_ms // miimon) * miimon,
+            -(-self.down_delay_ms // miimon) * miimon,
+        )
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,13 @@ from typing import Any
 
 import structlog
 import trio
-from pyroute2.netlink.rtnl import RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK
+from pyroute2.netlink.rtnl import (
+    RTM_DELADDR,
+    RTM_DELLINK,
+    RTM_GETLINK,
+    RTM_NEWADDR,
+    RTM_NEWLINK,
+)
 
 from teamd_py.config import Config, ConfigError, TeamConfig, load_config
 from teamd_py.control.api import ControlError
@@ -34,6 +40,8 @@ from teamd_py.kernel.plan import Step, TeamConflict, after_removals, plan_remova
 from teamd_py.wire.announce import Announcer
 
 log = structlog.get_logger()
+
+DRIFT_SETTLE = 0.2
 
 
 def _preferred(team_members: list[tuple[str, int]], links: dict[str, Link]) -> list[str]:
@@ -60,6 +68,10 @@ class Daemon:
         self.announcer: Announcer | None = None
         self._dumping: int | None = None
         self._reload_lock = trio.Lock()
+        self.names: dict[int, str] = {}  # ifindex -> name, to place address events
+        self.ready = False
+        self._drift_pending: set[str] = set()
+        self._drift_wake = trio.Event()
 
     async def reconcile(self, backend: BondBackend) -> None:
         links = await backend.links()
@@ -156,6 +168,54 @@ class Daemon:
                 mine.sort(key=lambda item: item[0].name != controller.team.name)
                 await controller.on_links(mine, arrival)
 
+    def drift(self, device: str | None) -> None:
+        """Something changed one of our devices, or its addresses: check that team soon."""
+        if not self.ready:
+            return
+        for controller in self.controllers:
+            team = controller.team
+            if device in {
+                team.name,
+                *(v.name for v in team.vlans),
+                *(m.name for m in team.members),
+            }:
+                self._drift_pending.add(team.name)
+                self._drift_wake.set()
+
+    async def repair_drift(self) -> None:
+        """Re-plan a team whose devices changed under us and apply the plan: the same planning as
+        at start-up, so a deleted VLAN, a removed address, a released member, a bond set down or a
+        NIC that came back are all put right. Our own changes come back as events too; for them
+        the plan is empty and nothing happens."""
+        assert self.backend is not None
+        while True:
+            await self._drift_wake.wait()
+            await trio.sleep(DRIFT_SETTLE)  # let a burst of events settle into one plan
+            self._drift_wake = trio.Event()
+            pending, self._drift_pending = self._drift_pending, set()
+            async with self._reload_lock:
+                links = await self.backend.links()
+                addresses = await self.backend.addresses()
+                for team in self.config.teams:
+                    if team.name not in pending:
+                        continue
+                    members = [(m.name, m.priority) for m in team.members]
+                    try:
+                        steps = plan_team(team, links, addresses, _preferred(members, links))
+                    except TeamConflict as exc:
+                        log.error("drift_unrepairable", team=team.name, problems=exc.problems)
+                        continue
+                    if not steps:
+                        continue
+                    try:
+                        await self.backend.apply(steps)
+                    except NetlinkError as exc:
+                        log.error("drift_unrepairable", team=team.name, error=str(exc))
+                        continue
+                    log.warning(
+                        "drift_repaired", team=team.name, changes=[_describe(s) for s in steps]
+                    )
+
     async def redump(self) -> None:
         """Re-read every link through the event stream (after an overflow, or a reload)."""
         assert self.nl is not None
@@ -192,12 +252,21 @@ class Daemon:
                         task_status.started()
                 case Notification(msg=msg, dump=seq, stamp=stamp):
                     kind = msg["header"]["type"]
-                    if kind not in (RTM_NEWLINK, RTM_DELLINK) or (
-                        not started and seq is None and not batch
-                    ):
+                    if not started and seq is None and not batch:
+                        continue
+                    if kind in (RTM_NEWADDR, RTM_DELADDR):
+                        self.drift(self.names.get(msg["index"]))
+                        continue
+                    if kind not in (RTM_NEWLINK, RTM_DELLINK):
                         continue
                     link = parse_link(msg)
                     entry = (link, kind == RTM_DELLINK)
+                    if kind == RTM_DELLINK:
+                        self.names.pop(link.index, None)
+                    else:
+                        self.names[link.index] = link.name
+                    if seq is None:
+                        self.drift(link.name)
                     if dumping is not None:
                         batch.append(entry)
                         if seq == dumping:
@@ -239,6 +308,8 @@ class Daemon:
                     nursery.start_soon(
                         metrics.serve_http, settings.metrics_listen, self.controllers
                     )
+                self.ready = True
+                nursery.start_soon(self.repair_drift)
                 log.info(
                     "ready",
                     teams=[t.name for t in self.config.teams],
@@ -264,6 +335,11 @@ class Daemon:
                     log.info("team_removed", team=controller.team.name)
                 except NetlinkError as exc:
                     log.error("teardown_failed", team=controller.team.name, error=str(exc))
+
+
+def _describe(step: Step) -> str:
+    fields = ", ".join(f"{k}={v}" for k, v in vars(step).items())
+    return f"{type(step).__name__}({fields})"
 
 
 def _gone(name: str) -> Link:

@@ -34,6 +34,7 @@ from teamd_py.engine.events import (
     PathStatus,
     Pin,
     PinReleased,
+    Reason,
     SwitchRefused,
     TeamState,
     TeamStatus,
@@ -458,6 +459,14 @@ class TeamController:
         self._burst = trio.CancelScope()
         self.nursery.start_soon(self._announce, self._burst)
         self.stats.record(decision, decision_ms)
+        if decision.reason is Reason.DRIFT:
+            log.warning(
+                "drift_repaired",
+                team=name,
+                changes=[
+                    f"active member {decision.previous} (set by hand) back to {decision.member}"
+                ],
+            )
         self._hook("switchover", decision.previous, decision.member, str(decision.reason))
 
     async def _refused(self, decision: Activate, error: str, arrival: Arrival) -> None:

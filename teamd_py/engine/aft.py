@@ -170,6 +170,7 @@ class AftEngine:
         for obs in observations:
             self._validate(obs)
         out: list[Decision] = []
+        drift: str | None = None
         for obs in observations:
             match obs:
                 case MemberPresent(member=name, carrier=carrier):
@@ -180,15 +181,34 @@ class AftEngine:
                     self.members[name].path = status
                     self._proven(self.members[name], now)
                 case ActiveReported(member=name):
-                    self.active = name
+                    if self._drifted(name, now):
+                        drift = name
+                    else:
+                        self.active = name
                 case Pin(member=name, forced=forced):
                     self.pinned, self.pin_forced = name, forced and name is not None
                 case SwitchRefused(member=name, active=active):
                     self.members[name].refused_until = now + self.policy.refusal_backoff
                     self.active = active
         self._expire(now, out)
+        if drift is not None and self._drifted(drift, now):
+            assert self.active is not None
+            out.append(Activate(self.active, drift, Reason.DRIFT))
         self._choose(now, out)
         return out
+
+    def _drifted(self, reported: str | None, now: float) -> bool:
+        """The kernel's active member changed while ours can still carry the team: not the
+        kernel's safety net (it only moves off a member without carrier), so someone else did it.
+        Only `teamd-py switch` may choose a member; the daemon's choice is restored."""
+        if self.active is None or reported == self.active:
+            return False
+        current = self.members[self.active]
+        return (
+            current.health in HEALTHY
+            and current.usable(now)
+            and current.path is not PathStatus.DOWN
+        )
 
     def _validate(self, obs: Observation) -> None:
         match obs:

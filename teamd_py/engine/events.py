@@ -42,6 +42,7 @@ class Reason(StrEnum):
     PREEMPT = "preempt"  # a better-ranked member is healthy again
     REFUSED = "refused"  # the kernel refused the previous choice
     MANUAL = "manual"  # an operator pinned this member
+    DRIFT = "drift"  # someone else changed the active member away from a healthy one: undone
 
 
 # -- observations ---------------------------------------------------------------------------------

@@ -33,10 +33,10 @@ from teamd_py.kernel.plan import (
     CreateBond,
     CreateVlan,
     DeleteLink,
-    DisableBondMonitoring,
     Enslave,
     Release,
     RemoveAddress,
+    SetBondMonitoring,
     SetMac,
     SetUp,
     Step,
@@ -118,8 +118,13 @@ class BondBackend:
             await self._remove(step)
             return
         match step:
-            case CreateBond(name=name, mac=mac):
-                data = [["IFLA_BOND_MODE", BOND_MODE_ACTIVEBACKUP], ["IFLA_BOND_MIIMON", 0]]
+            case CreateBond(name=name, mac=mac, miimon=miimon, updelay=up, downdelay=down):
+                data = [
+                    ["IFLA_BOND_MODE", BOND_MODE_ACTIVEBACKUP],
+                    ["IFLA_BOND_MIIMON", miimon],
+                    ["IFLA_BOND_UPDELAY", up],
+                    ["IFLA_BOND_DOWNDELAY", down],
+                ]
                 fields = [["IFLA_IFNAME", name], _linkinfo("bond", data)]
                 if mac is not None:
                     fields.append(["IFLA_ADDRESS", mac])
@@ -127,13 +132,18 @@ class BondBackend:
                     link_msg(attrs=fields), RTM_NEWLINK, f"create bond {name}", create=True
                 )
                 undo.append(lambda: self.delete_link(name))
-            case DisableBondMonitoring(name=name):
-                data = [["IFLA_BOND_MIIMON", 0], ["IFLA_BOND_ARP_INTERVAL", 0]]
+            case SetBondMonitoring(name=name, miimon=miimon, updelay=up, downdelay=down):
+                data = [
+                    ["IFLA_BOND_ARP_INTERVAL", 0],
+                    ["IFLA_BOND_MIIMON", miimon],
+                    ["IFLA_BOND_UPDELAY", up],
+                    ["IFLA_BOND_DOWNDELAY", down],
+                ]
                 index = await self._index(name)
                 await self.nl.request(
                     link_msg(index, attrs=[_linkinfo("bond", data)]),
                     RTM_NEWLINK,
-                    f"turn off the kernel's monitoring on {name}",
+                    f"set the kernel's carrier check on {name}",
                 )
             case SetMac(name=name, mac=mac):
                 index = await self._index(name)

@@ -27,6 +27,8 @@ class Link:
     bond_mode: int | None = None
     bond_active: int | None = None
     bond_miimon: int | None = None
+    bond_updelay: int | None = None
+    bond_downdelay: int | None = None
     bond_arp_interval: int | None = None
     bond_fail_over_mac: int | None = None
 
@@ -54,6 +56,8 @@ def parse_link(msg: Any) -> Link:
             "bond_mode": data.get_attr("IFLA_BOND_MODE"),
             "bond_active": active or None,
             "bond_miimon": data.get_attr("IFLA_BOND_MIIMON"),
+            "bond_updelay": data.get_attr("IFLA_BOND_UPDELAY"),
+            "bond_downdelay": data.get_attr("IFLA_BOND_DOWNDELAY"),
             "bond_arp_interval": data.get_attr("IFLA_BOND_ARP_INTERVAL"),
             "bond_fail_over_mac": data.get_attr("IFLA_BOND_FAIL_OVER_MAC"),
         }

@@ -35,7 +35,7 @@ from pyroute2.netlink import (
     NLMSG_ERROR,
     nlmsg_base,
 )
-from pyroute2.netlink.rtnl import RTMGRP_LINK
+from pyroute2.netlink.rtnl import RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR, RTMGRP_LINK
 from pyroute2.netlink.rtnl.marshal import MarshalRtnl
 
 RCVBUF = 8 * 1024 * 1024
@@ -130,7 +130,9 @@ class NetlinkSocket:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, groups: int = RTMGRP_LINK) -> AsyncIterator[NetlinkSocket]:
+    async def open(
+        cls, groups: int = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR
+    ) -> AsyncIterator[NetlinkSocket]:
         raw = _raw_socket(groups)
         with trio.socket.from_stdlib_socket(raw) as sock:
             self = cls(sock)

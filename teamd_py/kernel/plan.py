@@ -29,13 +29,22 @@ class TeamConflict(Exception):
 class CreateBond:
     name: str
     mac: str | None
+    miimon: int = 0
+    updelay: int = 0
+    downdelay: int = 0
 
 
 @dataclass(frozen=True)
-class DisableBondMonitoring:
-    """miimon/arp_interval off, so the kernel never overrules the daemon's choice."""
+class SetBondMonitoring:
+    """The kernel's carrier check as the daemon wants it: miimon as a safety net for when the
+    daemon is down, its delays mirroring the daemon's, and no ARP monitoring of its own. The
+    kernel then only ever moves off an active member that lost carrier, which the daemon would
+    do too, and never preempts (no `primary` is set)."""
 
     name: str
+    miimon: int
+    updelay: int
+    downdelay: int
 
 
 @dataclass(frozen=True)
@@ -87,7 +96,7 @@ class Release:
 
 Step = (
     CreateBond
-    | DisableBondMonitoring
+    | SetBondMonitoring
     | SetMac
     | Enslave
     | SetUp
@@ -115,8 +124,9 @@ def plan_team(
     steps: list[Step] = []
     by_index = {link.index: link for link in links.values()}
     bond = links.get(team.name)
+    miimon, updelay, downdelay = team.carrier.kernel_monitor()
     if bond is None:
-        steps.append(CreateBond(team.name, team.mac))
+        steps.append(CreateBond(team.name, team.mac, miimon, updelay, downdelay))
     else:
         if bond.kind != "bond":
             problems.append(f"{team.name} exists and is not a bond (kind {bond.kind or 'none'})")
@@ -131,8 +141,12 @@ def plan_team(
                 "would follow the active member; set it to none (0) while the bond has no slaves"
             )
         else:
-            if bond.bond_miimon or bond.bond_arp_interval:
-                steps.append(DisableBondMonitoring(team.name))
+            if bond.bond_arp_interval or (
+                bond.bond_miimon,
+                bond.bond_updelay or 0,
+                bond.bond_downdelay or 0,
+            ) != (miimon, updelay, downdelay):
+                steps.append(SetBondMonitoring(team.name, miimon, updelay, downdelay))
             if team.mac is not None and bond.mac != team.mac:
                 steps.append(SetMac(team.name, team.mac))
     bond_index = bond.index if bond is not None else None

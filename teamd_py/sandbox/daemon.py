@@ -68,11 +68,14 @@ class DaemonRun:
             if e.get("event") == event and all(e.get(k) == v for k, v in match.items())
         ]
 
-    async def wait_for(self, event: str, timeout: float = 30, **match: Any) -> dict[str, Any]:
+    async def wait_for(
+        self, event: str, timeout: float = 30, after: int = 0, **match: Any
+    ) -> dict[str, Any]:
+        """The latest matching event, once more than `after` of them were logged."""
         with trio.move_on_after(timeout):
             while True:
                 found = self.of(event, **match)
-                if found:
+                if len(found) > after:
                     return found[-1]
                 if self.process is not None and self.process.returncode is not None:
                     break

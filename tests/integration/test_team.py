@@ -38,7 +38,7 @@ async def test_builds_the_seed_team_and_carries_both_vlans(topo, daemon, nursery
     data = bond["linkinfo"]["info_data"]
     assert bond["linkinfo"]["info_kind"] == "bond"
     assert data["mode"] == "active-backup"
-    assert data["miimon"] == 0 and data["arp_interval"] == 0
+    assert data["miimon"] == 100 and data["arp_interval"] == 0  # carrier safety net only
     assert data["active_slave"] == "eth0"  # the primary
     for member in ("eth0", "eth1"):
         assert (await link_json(topo, member))["master"] == "team1"
@@ -168,9 +168,20 @@ async def test_restart_adopts_the_team_without_disturbing_traffic(topo, daemon, 
     assert await active_member(topo) == "eth0"
 
 
-async def test_adopts_a_hand_made_bond_and_turns_off_its_monitoring(topo, daemon, nursery):
+async def test_adopts_a_hand_made_bond_and_sets_its_monitoring(topo, daemon, nursery):
     await topo.srv(
-        "ip", "link", "add", "team1", "type", "bond", "mode", "active-backup", "miimon", "100"
+        "ip",
+        "link",
+        "add",
+        "team1",
+        "type",
+        "bond",
+        "mode",
+        "active-backup",
+        "arp_interval",
+        "1000",
+        "arp_ip_target",
+        "192.168.1.254",
     )
     for member in ("eth0", "eth1"):
         await topo.srv("ip", "link", "set", member, "master", "team1")
@@ -179,10 +190,10 @@ async def test_adopts_a_hand_made_bond_and_turns_off_its_monitoring(topo, daemon
     run = daemon()
     await run.start(nursery)
     data = (await link_json(topo, "team1"))["linkinfo"]["info_data"]
-    assert data["miimon"] == 0
+    assert data["arp_interval"] == 0 and data["miimon"] == 100  # ARP is the daemon's job
     assert (await link_json(topo, "team1"))["ifindex"] == index
     steps = {e["step"] for e in run.of("kernel_change")}
-    assert "Enslave" not in steps and "CreateBond" not in steps
+    assert steps == {"SetBondMonitoring", "CreateVlan", "SetUp", "AddAddress"}
     await assert_traffic_on_both_vlans(topo)
 
 

@@ -238,10 +238,23 @@ def test_a_fresh_carrier_clears_a_refusal():
     ]
 
 
-def test_kernel_reported_active_is_believed_and_corrected_by_preempt():
-    e = started(engine())
-    out = e.observe(ActiveReported("eth1"), now=1)
-    assert switches(out) == [Activate("eth0", "eth1", Reason.PREEMPT)]
+def test_a_hand_made_change_of_a_healthy_active_is_undone():
+    for preempt in (True, False):
+        e = started(engine(preempt=preempt))
+        out = e.observe(ActiveReported("eth1"), now=1)
+        assert switches(out) == [Activate("eth0", "eth1", Reason.DRIFT)]
+        assert e.active == "eth0"
+
+
+def test_the_kernels_safety_net_switch_is_believed():
+    e = started(engine(preempt=False))
+    e.observe(MemberPresent("eth0", False), now=1)  # the daemon switches to eth1 itself
+    assert e.active == "eth1"
+    e = started(engine(preempt=False))
+    out = e.observe(MemberPresent("eth0", False), ActiveReported("eth1"), now=1)
+    assert switches(out) == [] and e.active == "eth1"  # the kernel was first: nothing to do
+    out = e.observe(ActiveReported("eth0"), now=2)  # someone moves it back to a dead member
+    assert switches(out) == [Activate("eth1", "eth0", Reason.DRIFT)] and e.active == "eth1"
 
 
 def test_unknown_member_is_an_error_and_changes_nothing():

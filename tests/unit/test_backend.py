@@ -20,8 +20,8 @@ from teamd_py.kernel.plan import (
     AddAddress,
     CreateBond,
     CreateVlan,
-    DisableBondMonitoring,
     Enslave,
+    SetBondMonitoring,
     SetMac,
     SetUp,
     Step,
@@ -127,7 +127,12 @@ PLAN: list[Step] = [
     SetUp("vadapt2"),
 ]
 
-BOND_DATA = {"IFLA_BOND_MODE": 1, "IFLA_BOND_MIIMON": 0}
+BOND_DATA = {
+    "IFLA_BOND_MODE": 1,
+    "IFLA_BOND_MIIMON": 0,
+    "IFLA_BOND_UPDELAY": 0,
+    "IFLA_BOND_DOWNDELAY": 0,
+}
 
 # What PLAN sends, in order, when nothing fails.
 PLAN_REQUESTS: list[tuple[Any, ...]] = [
@@ -157,9 +162,19 @@ async def test_a_successful_apply_sends_the_plan_and_undoes_nothing() -> None:
 
 async def test_adjusting_an_adopted_bond() -> None:
     be, nl = backend()
-    await be.apply([DisableBondMonitoring("team1"), SetMac("team1", "02:00:00:00:00:02")])
+    await be.apply([SetBondMonitoring("team1", 100, 200, 0), SetMac("team1", "02:00:00:00:00:02")])
     assert [describe(s) for s in nl.sent] == [
-        ("set", 10, "bond", {"IFLA_BOND_MIIMON": 0, "IFLA_BOND_ARP_INTERVAL": 0}),
+        (
+            "set",
+            10,
+            "bond",
+            {
+                "IFLA_BOND_ARP_INTERVAL": 0,
+                "IFLA_BOND_MIIMON": 100,
+                "IFLA_BOND_UPDELAY": 200,
+                "IFLA_BOND_DOWNDELAY": 0,
+            },
+        ),
         ("set-mac", 10, "02:00:00:00:00:02"),
     ]
 

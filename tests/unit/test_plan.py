@@ -13,8 +13,8 @@ from teamd_py.kernel.plan import (
     AddAddress,
     CreateBond,
     CreateVlan,
-    DisableBondMonitoring,
     Enslave,
+    SetBondMonitoring,
     SetMac,
     SetUp,
     TeamConflict,
@@ -62,7 +62,7 @@ def bond(
     index: int = BOND,
     name: str = "team1",
     mode: int = BOND_MODE_ACTIVEBACKUP,
-    miimon: int = 0,
+    miimon: int = 100,
     arp_interval: int = 0,
     fail_over_mac: int = 0,
     mac: str = "52:54:00:00:00:02",
@@ -144,7 +144,7 @@ def test_empty_kernel_builds_everything_in_order() -> None:
     kernel = links(nic(ETH0, "eth0"), nic(ETH1, "eth1"))
     steps = plan_team(team(), kernel, {}, ["eth1", "eth0"])
     assert steps == [
-        CreateBond("team1", None),
+        CreateBond("team1", None, 100),
         Enslave("eth1", "team1", was_up=True),
         Enslave("eth0", "team1", was_up=True),
         SetUp("team1"),
@@ -163,13 +163,13 @@ def test_preferred_order_decides_enslaving_not_file_order() -> None:
     kernel = links(nic(ETH0, "eth0"), nic(ETH1, "eth1"))
     config = team(vlan=[], addresses=[])
     assert plan_team(config, kernel, {}, ["eth0", "eth1"]) == [
-        CreateBond("team1", None),
+        CreateBond("team1", None, 100),
         Enslave("eth0", "team1", was_up=True),
         Enslave("eth1", "team1", was_up=True),
         SetUp("team1"),
     ]
     assert plan_team(config, kernel, {}, ["eth1", "eth0"]) == [
-        CreateBond("team1", None),
+        CreateBond("team1", None, 100),
         Enslave("eth1", "team1", was_up=True),
         Enslave("eth0", "team1", was_up=True),
         SetUp("team1"),
@@ -179,14 +179,14 @@ def test_preferred_order_decides_enslaving_not_file_order() -> None:
 def test_a_fixed_mac_goes_into_create_bond() -> None:
     config = team(mac="02:AA:BB:CC:DD:EE", vlan=[], addresses=[])
     steps = plan_team(config, links(nic(ETH0, "eth0"), nic(ETH1, "eth1")), {}, PREFERRED)
-    assert steps[0] == CreateBond("team1", "02:aa:bb:cc:dd:ee")
+    assert steps[0] == CreateBond("team1", "02:aa:bb:cc:dd:ee", 100)
     assert not any(isinstance(s, SetMac) for s in steps)
 
 
 def test_a_missing_member_is_not_enslaved() -> None:
     steps = plan_team(team(vlan=[], addresses=[]), links(nic(ETH1, "eth1")), {}, PREFERRED)
     assert steps == [
-        CreateBond("team1", None),
+        CreateBond("team1", None, 100),
         Enslave("eth1", "team1", was_up=True),
         SetUp("team1"),
     ]
@@ -195,7 +195,7 @@ def test_a_missing_member_is_not_enslaved() -> None:
 def test_no_member_present_still_builds_the_team() -> None:
     steps = plan_team(team(vlan=[]), {}, {}, PREFERRED)
     assert steps == [
-        CreateBond("team1", None),
+        CreateBond("team1", None, 100),
         SetUp("team1"),
         AddAddress("team1", IPv4Interface("10.0.0.1/24")),
     ]
@@ -237,18 +237,30 @@ def test_adoption_brings_down_devices_up() -> None:
     ]
 
 
-@pytest.mark.parametrize(("miimon", "arp_interval"), [(100, 0), (0, 1000), (100, 1000)])
-def test_kernel_monitoring_is_turned_off(miimon: int, arp_interval: int) -> None:
+@pytest.mark.parametrize(("miimon", "arp_interval"), [(0, 0), (0, 1000), (100, 1000), (200, 0)])
+def test_kernel_monitoring_becomes_the_safety_net(miimon: int, arp_interval: int) -> None:
     kernel, addresses = adopted()
     kernel["team1"] = bond(miimon=miimon, arp_interval=arp_interval)
-    assert plan_team(team(), kernel, addresses, PREFERRED) == [DisableBondMonitoring("team1")]
+    assert plan_team(team(), kernel, addresses, PREFERRED) == [
+        SetBondMonitoring("team1", 100, 0, 0)
+    ]
 
 
-def test_hand_made_bond_gets_monitoring_off_and_the_rest() -> None:
-    kernel = links(nic(ETH0, "eth0"), nic(ETH1, "eth1"), bond(miimon=100, up=False))
+def test_the_safety_net_mirrors_the_daemons_delays_in_miimon_steps() -> None:
+    kernel, addresses = adopted()
+    config = team(carrier={"up_delay_ms": 250, "down_delay_ms": 100})
+    assert plan_team(config, kernel, addresses, PREFERRED) == [
+        SetBondMonitoring("team1", 100, 300, 100)
+    ]
+    off = team(carrier={"kernel_miimon_ms": 0})
+    assert plan_team(off, kernel, addresses, PREFERRED) == [SetBondMonitoring("team1", 0, 0, 0)]
+
+
+def test_hand_made_bond_gets_its_monitoring_set_and_the_rest() -> None:
+    kernel = links(nic(ETH0, "eth0"), nic(ETH1, "eth1"), bond(miimon=0, up=False))
     config = team(vlan=[])
     assert plan_team(config, kernel, {}, PREFERRED) == [
-        DisableBondMonitoring("team1"),
+        SetBondMonitoring("team1", 100, 0, 0),
         Enslave("eth0", "team1", was_up=True),
         Enslave("eth1", "team1", was_up=True),
         SetUp("team1"),
@@ -280,7 +292,7 @@ def test_an_ipv6_link_local_address_does_not_keep_a_nic_out() -> None:
     addresses = {ETH0: addrs("fe80::5054:ff:fe00:2/64")}
     steps = plan_team(team(vlan=[], addresses=[]), kernel, addresses, PREFERRED)
     assert steps == [
-        CreateBond("team1", None),
+        CreateBond("team1", None, 100),
         Enslave("eth0", "team1", was_up=True),
         Enslave("eth1", "team1", was_up=True),
         SetUp("team1"),

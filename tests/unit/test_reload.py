@@ -44,7 +44,7 @@ def link(index: int, name: str, **kw: Any) -> Link:
 
 def kernel() -> tuple[dict[str, Link], dict[int, set]]:
     links = {
-        "team1": link(BOND, "team1", kind="bond", bond_mode=1, bond_miimon=0),
+        "team1": link(BOND, "team1", kind="bond", bond_mode=1, bond_miimon=100),
         "eth0": link(2, "eth0", master=BOND),
         "eth1": link(3, "eth1", master=BOND),
         "vadapt1": link(11, "vadapt1", kind="vlan", link=BOND, vlan_id=10),
