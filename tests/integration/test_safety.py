@@ -62,10 +62,15 @@ async def test_the_kernel_fails_over_while_the_daemon_is_dead(topo: Topology, da
     data = (await link_json(topo, "team1"))["linkinfo"]["info_data"]
     assert data["miimon"] == 100 and data["arp_interval"] == 0  # the safety net, nothing more
     await run.stop(signal.SIGKILL)
+    start = trio.current_time()
     await topo.cut_carrier("eth0")
     with trio.fail_after(10):
         while await active_member(topo) != "eth1":
             await trio.sleep(0.02)
+    print(
+        f"daemon dead: the kernel switched {(trio.current_time() - start) * 1000:.0f} ms after "
+        "the cut (miimon 100 ms, polled every 20 ms)"
+    )
     await assert_traffic_on_both_vlans(topo)
 
     again = daemon(run.config.read_text())
