@@ -25,6 +25,7 @@ from teamd_py.config.model import (
     CarrierConfig,
     Config,
     DaemonConfig,
+    DampingConfig,
     HookConfig,
     IPInterface,
     MemberConfig,
@@ -460,6 +461,21 @@ _CARRIER: Final = {
     "down_delay_ms": _Key(_MS_DELAY, default=0),
     "kernel_miimon_ms": _Key(_int(0, 10_000, " ms"), default=100),
 }
+
+
+def _damping_levels(table: dict[str, Any], path: str, problems: _Problems) -> None:
+    reuse, suppress = table.get("reuse"), table.get("suppress")
+    if isinstance(reuse, int) and isinstance(suppress, int) and not reuse < suppress:
+        problems.add(f"{path}.reuse", f"{reuse} must be below suppress ({suppress})")
+
+
+_DAMPING: Final = {
+    "enabled": _Key(_bool, default=True),
+    "penalty": _Key(_int(1, 100_000), default=1000),
+    "suppress": _Key(_int(1, 1_000_000), default=2000),
+    "reuse": _Key(_int(1, 1_000_000), default=750),
+    "half_life_ms": _Key(_int(100, 3_600_000, " ms"), default=5000),
+}
 _NOTIFY: Final = {
     "count": _Key(_int(0, 100), default=3),
     "interval_ms": _Key(_int(1, 10_000, " ms"), default=200),
@@ -505,6 +521,7 @@ _DAEMON: Final = {
     "control_group": _Key(_group),
     "metrics_listen": _Key(_listen),
     "teardown_on_stop": _Key(_bool, default=False),
+    "netlink_buffer_kib": _Key(_int(64, 65536, " KiB"), default=8192),
 }
 
 _TEAM: Final = {
@@ -515,6 +532,7 @@ _TEAM: Final = {
     "preempt_delay_ms": _Key(_int(0, 3_600_000, " ms"), default=0),
     "carrier": _Key(_table(_CARRIER), default={}),
     "notify": _Key(_table(_NOTIFY), default={}),
+    "damping": _Key(_table(_DAMPING, post=_damping_levels), default={}),
     "member": _Key(
         _array(
             _table(_MEMBER, post=_require_one_rank),
@@ -687,6 +705,7 @@ def _build_team(team: dict[str, Any]) -> TeamConfig:
         preempt_delay_ms=team["preempt_delay_ms"],
         carrier=CarrierConfig(**team["carrier"]),
         notify=NotifyConfig(**team["notify"]),
+        damping=DampingConfig(**team["damping"]),
         members=tuple(_build_member(m) for m in team["member"]),
         vlans=tuple(_build_vlan(v) for v in team["vlan"]),
         arp=_build_probe(team.get("arp")),

@@ -75,6 +75,17 @@ class CarrierConfig:
 
 
 @dataclass(frozen=True)
+class DampingConfig:
+    """Carrier flap damping: each carrier loss adds `penalty`, halving every `half_life_ms`."""
+
+    enabled: bool = True
+    penalty: int = 1000
+    suppress: int = 2000
+    reuse: int = 750
+    half_life_ms: int = 5000
+
+
+@dataclass(frozen=True)
 class NotifyConfig:
     """Announcements (gratuitous ARP / unsolicited NA) sent after each switch of member."""
 
@@ -125,6 +136,7 @@ class DaemonConfig:
     control_group: str | None = None  # may switch and reload, besides root
     metrics_listen: str | None = None  # "127.0.0.1:9477" serves /metrics over HTTP
     teardown_on_stop: bool = False  # delete the teams' devices on SIGTERM (default: keep them)
+    netlink_buffer_kib: int = 8192  # a bigger buffer overflows later under event storms
 
 
 @dataclass(frozen=True)
@@ -138,6 +150,7 @@ class TeamConfig:
     preempt_delay_ms: int = 0
     carrier: CarrierConfig = field(default_factory=CarrierConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    damping: DampingConfig = field(default_factory=DampingConfig)
     members: tuple[MemberConfig, ...] = ()  # in file order, which breaks priority ties
     vlans: tuple[VlanConfig, ...] = ()
     arp: ProbeConfig | None = None  # None: no ARP probing

@@ -32,6 +32,7 @@ FOLLOWED = frozenset(
         "hook_failed",
         "ready",
         "stopping",
+        "flap_damping",
     }
 )
 KEEP = 200

@@ -57,6 +57,11 @@ def families(controllers: Iterable[TeamController]) -> list[Metric]:
     carrier = GaugeMetricFamily(
         "teamd_py_member_carrier", "1 when the member has carrier.", labels=["team", "member"]
     )
+    penalty = GaugeMetricFamily(
+        "teamd_py_member_flap_penalty",
+        "Carrier flap damping penalty (suppressed at or above the team's suppress level).",
+        labels=["team", "member"],
+    )
     switches = CounterMetricFamily(
         "teamd_py_switchovers", "Switchovers made by the daemon.", labels=["team", "reason"]
     )
@@ -86,6 +91,7 @@ def families(controllers: Iterable[TeamController]) -> list[Metric]:
         for name in members:
             member_active.add_metric([team, name], float(name == c.engine.active))
             healthy.add_metric([team, name], float(c.engine.healthy(name, now)))
+            penalty.add_metric([team, name], c.engine.penalty(name, now))
             carrier.add_metric(
                 [team, name], float(bool(c.links.get(name) and c.links[name].carrier))
             )
@@ -101,7 +107,19 @@ def families(controllers: Iterable[TeamController]) -> list[Metric]:
         buckets = [(str(b / 1000), sum(1 for x in recorded if x <= b)) for b in LATENCY_BUCKETS_MS]
         buckets.append(("+Inf", len(recorded)))
         latency.add_metric([team], buckets, sum_value=sum(recorded) / 1000)
-    return [slaves, active, state, member_active, healthy, carrier, switches, rtt, missed, latency]
+    return [
+        slaves,
+        active,
+        state,
+        member_active,
+        healthy,
+        carrier,
+        penalty,
+        switches,
+        rtt,
+        missed,
+        latency,
+    ]
 
 
 class _Snapshot(Collector):

@@ -8,6 +8,7 @@ done.
 
 from __future__ import annotations
 
+import math
 import signal
 from functools import partial
 from typing import Any
@@ -42,6 +43,7 @@ from teamd_py.wire.announce import Announcer
 log = structlog.get_logger()
 
 DRIFT_SETTLE = 0.2
+DUMP_TIMEOUT = 10.0
 
 
 def _preferred(team_members: list[tuple[str, int]], links: dict[str, Link]) -> list[str]:
@@ -67,6 +69,8 @@ class Daemon:
         self.nursery: trio.Nursery | None = None
         self.announcer: Announcer | None = None
         self._dumping: int | None = None
+        self._dump_again = False
+        self._dump_deadline = math.inf
         self._reload_lock = trio.Lock()
         self.names: dict[int, str] = {}  # ifindex -> name, to place address events
         self.ready = False
@@ -217,8 +221,17 @@ class Daemon:
                     )
 
     async def redump(self) -> None:
-        """Re-read every link through the event stream (after an overflow, or a reload)."""
+        """Re-read every link through the event stream (after an overflow, or a reload).
+
+        Never two at once: the kernel refuses a second dump on a socket with EBUSY, and on a full
+        socket even that refusal can be lost. A dump asked for while one runs follows it.
+        """
         assert self.nl is not None
+        if self._dumping is not None:
+            self._dump_again = True
+            return
+        self._dump_again = False
+        self._dump_deadline = trio.current_time() + DUMP_TIMEOUT
         self._dumping = await self.nl.start_dump(link_msg(), RTM_GETLINK)
 
     async def follow(
@@ -235,13 +248,20 @@ class Daemon:
         started = False
         batch: list[tuple[Link, bool]] = []
         seen: set[str] = set()
-        async for item in nl.incoming:
+        while True:
+            item = None
+            with trio.move_on_at(self._dump_deadline if self._dumping is not None else math.inf):
+                item = await nl.incoming.receive()
+            if item is None:  # the dump's end never came (a reply lost to an overflow)
+                log.warning("netlink_dump_lost", action="re-reading links")
+                self._dumping, batch, seen = None, [], set()
+                await self.redump()
+                continue
             dumping = self._dumping
             match item:
                 case Overflow():
                     log.warning("netlink_overflow", action="re-reading links")
                     await self.redump()
-                    batch, seen = [], set()
                 case DumpDone(dump=seq, stamp=stamp) if seq == dumping:
                     gone = {n for c in self.controllers for n in c.devices} - seen
                     batch += [(_gone(name), True) for name in sorted(gone)]
@@ -250,6 +270,8 @@ class Daemon:
                     if not started:
                         started = True
                         task_status.started()
+                    if self._dump_again:  # events were lost while that dump ran
+                        await self.redump()
                 case Notification(msg=msg, dump=seq, stamp=stamp):
                     kind = msg["header"]["type"]
                     if not started and seq is None and not batch:
@@ -268,10 +290,12 @@ class Daemon:
                     if seq is None:
                         self.drift(link.name)
                     if dumping is not None:
+                        # kept in order for the batch; a live event of a running daemon is
+                        # also taken at once, so a failure during a long re-read is not delayed
                         batch.append(entry)
                         if seq == dumping:
                             seen.add(link.name)
-                    else:
+                    if dumping is None or (started and seq is None):
                         await self.feed([entry], Arrival(stamp, trio.current_time()))
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -284,7 +308,7 @@ class Daemon:
         settings = self.config.daemon
         try:
             async with (
-                NetlinkSocket.open() as nl,
+                NetlinkSocket.open(rcvbuf=settings.netlink_buffer_kib * 1024) as nl,
                 DumpSocket.open() as dumps,
                 trio.open_nursery() as nursery,
             ):

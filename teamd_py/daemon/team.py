@@ -24,9 +24,11 @@ from teamd_py.engine.aft import HEALTHY, AftEngine, TeamPolicy
 from teamd_py.engine.events import (
     Activate,
     ActiveReported,
+    Damped,
     Decision,
     Health,
     HealthChanged,
+    KernelSwitched,
     MemberAbsent,
     MemberPresent,
     Observation,
@@ -198,6 +200,8 @@ class TeamController:
                 "carrier": bool(link and link.carrier),
                 "health": m.health.value,
                 "path": m.path.value if self.monitor is not None else None,
+                "flap_penalty": round(self.engine.penalty(member.name, trio.current_time())),
+                "suppressed": m.suppressed,
                 "targets": targets,
             }
         return {
@@ -420,6 +424,27 @@ class TeamController:
                     level = {TeamState.UP: log.info, TeamState.DEGRADED: log.warning}
                     level.get(state, log.error)(f"team_{state}", team=self.team.name, active=active)
                     self._hook(f"team_{state}", None, active, "")
+                case KernelSwitched(previous=previous, member=member):
+                    log.info(
+                        "switchover",
+                        team=self.team.name,
+                        from_member=previous,
+                        to_member=member,
+                        reason=str(Reason.KERNEL),
+                        decision_ms=None,
+                    )
+                    if member is not None:
+                        self.stats.record(Activate(member, previous, Reason.KERNEL), None)
+                        self._start_announce()
+                        self._hook("switchover", previous, member, str(Reason.KERNEL))
+                case Damped(member=member, suppressed=suppressed, penalty=penalty):
+                    log.warning(
+                        "flap_damping",
+                        team=self.team.name,
+                        member=member,
+                        suppressed=suppressed,
+                        penalty=penalty,
+                    )
                 case PinReleased(member=member, why=why):
                     log.warning(
                         "override", team=self.team.name, member=member, pinned=False, why=why
@@ -455,9 +480,7 @@ class TeamController:
             reason=str(decision.reason),
             decision_ms=round(decision_ms, 3),
         )
-        self._burst.cancel()
-        self._burst = trio.CancelScope()
-        self.nursery.start_soon(self._announce, self._burst)
+        self._start_announce()
         self.stats.record(decision, decision_ms)
         if decision.reason is Reason.DRIFT:
             log.warning(
@@ -468,6 +491,12 @@ class TeamController:
                 ],
             )
         self._hook("switchover", decision.previous, decision.member, str(decision.reason))
+
+    def _start_announce(self) -> None:
+        """A newer switch cancels the announcements of an older one."""
+        self._burst.cancel()
+        self._burst = trio.CancelScope()
+        self.nursery.start_soon(self._announce, self._burst)
 
     async def _refused(self, decision: Activate, error: str, arrival: Arrival) -> None:
         log.warning("switch_refused", team=self.team.name, member=decision.member, error=error)
@@ -543,17 +572,19 @@ class SwitchStats:
         self.latency_sum_ms = 0.0
         self.latency_count = 0
 
-    def record(self, decision: Activate, decision_ms: float) -> None:
+    def record(self, decision: Activate, decision_ms: float | None) -> None:
+        """`decision_ms` None: the kernel switched, the daemon decided nothing."""
         self.count += 1
         reason = str(decision.reason)
         self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
-        self.latencies_ms.append(decision_ms)
-        self.latency_sum_ms += decision_ms
-        self.latency_count += 1
+        if decision_ms is not None:
+            self.latencies_ms.append(decision_ms)
+            self.latency_sum_ms += decision_ms
+            self.latency_count += 1
         self.last = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "from": decision.previous,
             "to": decision.member,
             "reason": reason,
-            "decision_ms": round(decision_ms, 3),
+            "decision_ms": None if decision_ms is None else round(decision_ms, 3),
         }

@@ -27,6 +27,7 @@ fails (loses carrier, vanishes, is refused, or, unless forced, its path is prove
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -34,9 +35,11 @@ from teamd_py.config import Preempt, TeamConfig
 from teamd_py.engine.events import (
     Activate,
     ActiveReported,
+    Damped,
     Decision,
     Health,
     HealthChanged,
+    KernelSwitched,
     MemberAbsent,
     MemberPresent,
     Observation,
@@ -84,6 +87,29 @@ class MemberPolicy:
 
 
 @dataclass(frozen=True)
+class Damping:
+    """Route-flap damping for carrier, in the spirit of BGP's: every carrier loss adds `penalty`,
+    which halves every `half_life` seconds. A member at or above `suppress` counts only as a last
+    resort until it decays below `reuse`; and traffic never goes back (preempt) to a member above
+    `reuse`, so a cable that flaps costs one switch away and one switch back once it is quiet."""
+
+    penalty: float = 1000.0
+    suppress: float = 2000.0
+    reuse: float = 750.0
+    half_life: float = 5.0
+    ceiling: float = 8000.0  # no penalty grows past this: suppression always ends in time
+
+    def decayed(self, value: float, since: float, now: float) -> float:
+        return value * 0.5 ** ((now - since) / self.half_life) if value else 0.0
+
+    def falls_below(self, level: float, value: float, since: float) -> float:
+        """When `value`, set at `since`, decays below `level`."""
+        if value <= level:
+            return since
+        return since + self.half_life * math.log2(value / level)
+
+
+@dataclass(frozen=True)
 class TeamPolicy:
     """What the engine needs of a team's config, with times in seconds."""
 
@@ -94,6 +120,7 @@ class TeamPolicy:
     down_delay: float = 0.0
     refusal_backoff: float = 1.0
     probing: bool = False  # members' paths start UNKNOWN, not UP
+    damping: Damping | None = None
 
     @classmethod
     def from_config(cls, team: TeamConfig) -> TeamPolicy:
@@ -104,6 +131,14 @@ class TeamPolicy:
             up_delay=team.carrier.up_delay_ms / 1000,
             down_delay=team.carrier.down_delay_ms / 1000,
             probing=bool(team.probes),
+            damping=Damping(
+                penalty=team.damping.penalty,
+                suppress=team.damping.suppress,
+                reuse=team.damping.reuse,
+                half_life=team.damping.half_life_ms / 1000,
+            )
+            if team.damping.enabled
+            else None,
         )
 
 
@@ -117,6 +152,9 @@ class MemberState:
     path: PathStatus = PathStatus.UP
     healthy_since: float | None = None  # proven healthy: carrier and path both UP
     refused_until: float | None = None
+    penalty: float = 0.0  # flap penalty as of `penalty_at`
+    penalty_at: float = 0.0
+    suppressed: bool = False
 
     def usable(self, now: float) -> bool:
         return self.refused_until is None or now >= self.refused_until
@@ -184,6 +222,8 @@ class AftEngine:
                     if self._drifted(name, now):
                         drift = name
                     else:
+                        if name != self.active and self.active is not None:
+                            out.append(KernelSwitched(self.active, name))
                         self.active = name
                 case Pin(member=name, forced=forced):
                     self.pinned, self.pin_forced = name, forced and name is not None
@@ -238,6 +278,8 @@ class AftEngine:
                 times.append(m.delay_until)
             if m.refused_until is not None:
                 times.append(m.refused_until)
+            if m.suppressed:
+                times.append(self._quiet_at(m))
         preempt_at = self._preempt_time()
         if preempt_at is not None:
             times.append(preempt_at)
@@ -258,6 +300,8 @@ class AftEngine:
             new is Health.FALLING and not self.policy.down_delay
         ):
             new = TRANSITIONS[new][_OVER]  # no delay: no intermediate state to report
+        if inp is _DN and old in (Health.UP, Health.RISING):
+            self._flapped(m, now, out)
         if new is old:
             return
         m.health = new
@@ -272,6 +316,28 @@ class AftEngine:
             m.refused_until = None  # a fresh carrier (or a new NIC) deserves a fresh try
         out.append(HealthChanged(m.name, old, new))
 
+    def _flapped(self, m: MemberState, now: float, out: list[Decision]) -> None:
+        damping = self.policy.damping
+        if damping is None:
+            return
+        value = damping.decayed(m.penalty, m.penalty_at, now) + damping.penalty
+        m.penalty, m.penalty_at = min(value, damping.ceiling), now
+        if not m.suppressed and m.penalty >= damping.suppress:
+            m.suppressed = True
+            out.append(Damped(m.name, True, round(m.penalty)))
+
+    def penalty(self, name: str, now: float) -> float:
+        m = self._member(name)
+        damping = self.policy.damping
+        return damping.decayed(m.penalty, m.penalty_at, now) if damping else 0.0
+
+    def _quiet_at(self, m: MemberState) -> float:
+        """When the member's penalty is below `reuse` (now or later)."""
+        damping = self.policy.damping
+        if damping is None or not m.penalty:
+            return -math.inf
+        return damping.falls_below(damping.reuse, m.penalty, m.penalty_at)
+
     def _proven(self, m: MemberState, now: float) -> None:
         proven = m.health in HEALTHY and m.path is PathStatus.UP
         if proven and m.healthy_since is None:
@@ -285,12 +351,17 @@ class AftEngine:
                 self._step(m, _OVER, m.delay_until, out)
             if m.refused_until is not None and now >= m.refused_until:
                 m.refused_until = None
+            if m.suppressed and now >= self._quiet_at(m):
+                m.suppressed = False
+                out.append(Damped(m.name, False, round(self.penalty(m.name, now))))
 
     # -- choice -----------------------------------------------------------------------------------
 
     def _tier(self, m: MemberState, now: float) -> int:
         if not m.usable(now):
             return 0
+        if m.suppressed:  # flapping: a last resort, like a member whose carrier just came back
+            return 1 if m.health in (*HEALTHY, Health.RISING) else 0
         if m.health in HEALTHY:
             if m.path is PathStatus.UP:
                 return 4
@@ -307,15 +378,13 @@ class AftEngine:
         if current.health not in HEALTHY or current.path is PathStatus.DOWN:
             return None
         better = [
-            m.healthy_since
+            max(m.healthy_since + self.policy.preempt_delay, self._quiet_at(m))
             for m in self.members.values()
             if m.priority > current.priority
             and m.healthy_since is not None
             and m.refused_until is None  # a refused member's own deadline wakes us instead
         ]
-        if not better:
-            return None
-        return min(better) + self.policy.preempt_delay
+        return min(better, default=None)
 
     def _reason(self, current: MemberState | None, now: float) -> Reason:
         if current is None:
@@ -326,6 +395,8 @@ class AftEngine:
             return Reason.REFUSED
         if current.health not in HEALTHY:
             return Reason.ACTIVE_DOWN
+        if current.suppressed:
+            return Reason.DAMPED
         return Reason.PATH_DOWN
 
     def healthy(self, name: str, now: float) -> bool:
@@ -371,7 +442,10 @@ class AftEngine:
                 candidates = [
                     m
                     for m in self.members.values()
-                    if m.healthy_since is not None and m.refused_until is None
+                    if m.healthy_since is not None
+                    and m.refused_until is None
+                    and now >= self._quiet_at(m)
+                    and now >= m.healthy_since + self.policy.preempt_delay
                 ]
                 target = max(candidates, key=lambda m: m.rank)
                 reason = Reason.PREEMPT

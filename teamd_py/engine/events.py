@@ -42,6 +42,8 @@ class Reason(StrEnum):
     PREEMPT = "preempt"  # a better-ranked member is healthy again
     REFUSED = "refused"  # the kernel refused the previous choice
     MANUAL = "manual"  # an operator pinned this member
+    DAMPED = "damped"  # the active member flapped past the suppress level
+    KERNEL = "kernel"  # the kernel's own carrier check switched first (the daemon agreed)
     DRIFT = "drift"  # someone else changed the active member away from a healthy one: undone
 
 
@@ -145,4 +147,22 @@ class PinReleased:
     why: str
 
 
-Decision = Activate | TeamStatus | HealthChanged | PinReleased
+@dataclass(frozen=True)
+class Damped:
+    """A flapping member was suppressed (or is quiet again) by flap damping."""
+
+    member: str
+    suppressed: bool
+    penalty: int
+
+
+@dataclass(frozen=True)
+class KernelSwitched:
+    """The kernel's safety net moved traffic off a member that lost carrier, and the engine
+    agrees: nothing to undo, but the switch is logged and announced like the daemon's own."""
+
+    previous: str | None
+    member: str | None
+
+
+Decision = Activate | TeamStatus | HealthChanged | PinReleased | Damped | KernelSwitched

@@ -97,12 +97,12 @@ class Overflow:
 Incoming = Notification | DumpDone | Overflow
 
 
-def _raw_socket(groups: int) -> socket.socket:
+def _raw_socket(groups: int, rcvbuf: int = RCVBUF) -> socket.socket:
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, RCVBUF)
+        sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, rcvbuf)
     except PermissionError:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     sock.bind((0, groups))
     return sock
 
@@ -131,9 +131,11 @@ class NetlinkSocket:
     @classmethod
     @asynccontextmanager
     async def open(
-        cls, groups: int = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR
+        cls,
+        groups: int = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
+        rcvbuf: int = RCVBUF,
     ) -> AsyncIterator[NetlinkSocket]:
-        raw = _raw_socket(groups)
+        raw = _raw_socket(groups, rcvbuf)
         with trio.socket.from_stdlib_socket(raw) as sock:
             self = cls(sock)
             async with trio.open_nursery() as nursery:

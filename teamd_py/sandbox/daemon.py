@@ -23,8 +23,13 @@ class DaemonRun:
         self.process: trio.Process | None = None
         self.socket = log.with_suffix(".sock")
         text = config.read_text()
-        if "[daemon]" not in text:  # never the system's default socket
-            config.write_text(f'[daemon]\ncontrol_socket = "{self.socket}"\n\n{text}')
+        if "control_socket" not in text:  # never the system's default socket
+            line = f'control_socket = "{self.socket}"\n'
+            if "[daemon]\n" in text:
+                text = text.replace("[daemon]\n", "[daemon]\n" + line, 1)
+            else:
+                text = f"[daemon]\n{line}\n{text}"
+            config.write_text(text)
 
     def ctl(self, *args: str) -> list[str]:
         """A `teamd-py` client command line for this daemon's socket."""

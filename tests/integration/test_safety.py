@@ -10,7 +10,7 @@ import trio
 
 from teamd_py.sandbox.topology import Topology
 
-from .conftest import active_member, addresses, link_json
+from .conftest import SEED_CONFIG, active_member, addresses, link_json
 from .test_team import GATEWAYS, assert_traffic_on_both_vlans
 
 FLOW = 3000  # packets each way, 1 per ms
@@ -178,3 +178,64 @@ async def test_losing_every_member_reports_the_team_down_and_it_comes_back(
     await topo.restore_carrier("eth1")
     await run.wait_for("team_up")
     await assert_traffic_on_both_vlans(topo)
+
+
+async def test_a_flapping_cable_costs_at_most_two_switchovers(topo: Topology, daemon, nursery):
+    run = daemon(SEED_CONFIG.format(preempt="always") + "  [team.damping]\n  half_life_ms = 1000\n")
+    await run.start(nursery)
+    port = topo.port("eth0")
+    start = trio.current_time()
+    await topo.sw(
+        "sh",
+        "-c",
+        f"i=0; while [ $i -lt 50 ]; do ip link set {port} down; sleep 0.05;"
+        f" ip link set {port} up; sleep 0.05; i=$((i+1)); done",
+    )
+    flapped_for = trio.current_time() - start
+    proc = await trio.run_process(run.ctl("state", "--json"), capture_stdout=True)
+    eth0 = json.loads(proc.stdout)["teams"]["team1"]["members"]["eth0"]
+    assert eth0["suppressed"] and eth0["flap_penalty"] >= 2000
+    proc = await trio.run_process(run.ctl("metrics"), capture_stdout=True)
+    assert 'teamd_py_member_flap_penalty{member="eth0",team="team1"}' in proc.stdout.decode()
+    back = await run.wait_for("switchover", to_member="eth0", reason="preempt", timeout=60)
+    switches = run.of("switchover")
+    print(f"flapping for {flapped_for:.1f} s (100 carrier changes): {len(switches)} switchovers")
+    assert len(switches) <= 2 and switches[-1] == back
+    assert run.of("flap_damping", member="eth0", suppressed=True)
+    await assert_traffic_on_both_vlans(topo)
+
+
+async def test_a_storm_of_unrelated_links_loses_no_member_event(topo: Topology, daemon, nursery):
+    text = SEED_CONFIG.format(preempt="always")
+    run = daemon(f"[daemon]\nnetlink_buffer_kib = 64\n\n{text}")
+    await run.start(nursery)
+    assert run.process is not None
+
+    def rss_kib() -> int:
+        status = open(f"/proc/{run.process.pid}/status").read()  # noqa: SIM115
+        return int(next(x for x in status.splitlines() if x.startswith("VmRSS:")).split()[1])
+
+    before = rss_kib()
+    count = 600
+    batch = "".join(f"link add storm{i} type dummy\n" for i in range(count))
+    batch += "".join(f"link del storm{i}\n" for i in range(count))
+    script = run.log.parent / "storm.batch"
+    script.write_text(batch)
+    async with trio.open_nursery() as storm:
+        storm.start_soon(topo.srv, "ip", "-batch", str(script))
+        await trio.sleep(0.05)
+        await topo.cut_carrier("eth0")  # in the middle of the storm
+    switch = await run.wait_for("switchover", to_member="eth1")
+    # the daemon's own switch, or the kernel's safety net when the storm delayed the daemon
+    assert switch["reason"] in ("active_down", "kernel"), switch
+    assert run.of("netlink_overflow"), "the storm did not overflow a 64 KiB buffer"
+    after = rss_kib()
+    print(
+        f"storm of {2 * count} link events: overflows {len(run.of('netlink_overflow'))}, "
+        f"switched by {switch['reason']}, RSS {before} -> {after} KiB"
+    )
+    assert after - before < 30_000
+    await assert_traffic_on_both_vlans(topo)
+    proc = await trio.run_process(run.ctl("state", "--json"), capture_stdout=True)
+    members = json.loads(proc.stdout)["teams"]["team1"]["members"]
+    assert members["eth0"]["state"] == "failed" and members["eth1"]["state"] == "active"

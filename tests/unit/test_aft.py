@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import trio
 
-from teamd_py.engine.aft import AftEngine, MemberPolicy, TeamPolicy, UnknownMember
+from teamd_py.engine.aft import AftEngine, Damping, MemberPolicy, TeamPolicy, UnknownMember
 from teamd_py.engine.events import (
     Activate,
     ActiveReported,
+    Damped,
     Health,
     HealthChanged,
     MemberAbsent,
@@ -345,3 +348,61 @@ def test_a_forced_pin_survives_a_dead_path_but_not_carrier_loss():
     out = e.observe(MemberAbsent("eth1"), now=3)
     assert PinReleased("eth1", "carrier") in out
     assert switches(out) == [Activate("eth0", "eth1", Reason.ACTIVE_ABSENT)]
+
+
+def damped_engine(**kw: object) -> AftEngine:
+    members = kw.pop("members", (PRIMARY, SECONDARY))
+    return AftEngine(TeamPolicy(members=members, damping=Damping(), **kw))  # type: ignore[arg-type]
+
+
+def test_a_cable_flapping_every_50_ms_for_5_s_costs_at_most_two_switches():
+    e = started(damped_engine())
+    out: list = []
+    t = 0.0
+    for _ in range(50):
+        out += e.observe(MemberPresent("eth0", False), now=t)
+        t += 0.05
+        out += e.observe(MemberPresent("eth0", True), now=t)
+        t += 0.05
+    assert switches(out) == [Activate("eth1", "eth0", Reason.ACTIVE_DOWN)]
+    assert e.members["eth0"].suppressed and e.penalty("eth0", t) > 2000
+    assert [d.member for d in out if isinstance(d, Damped) and d.suppressed] == ["eth0"]
+    quiet = e.next_deadline()
+    assert quiet is not None and quiet > t + 10  # the ceiling decays to reuse in ~17 s
+    later = e.handle_timer(quiet)
+    assert [(d.member, d.suppressed) for d in later if isinstance(d, Damped)] == [("eth0", False)]
+    assert switches(later) == [Activate("eth0", "eth1", Reason.PREEMPT)]
+
+
+def test_one_carrier_loss_delays_failback_until_the_penalty_is_below_reuse():
+    e = started(damped_engine())
+    e.observe(MemberPresent("eth0", False), now=1)
+    assert switches(e.observe(MemberPresent("eth0", True), now=1.1)) == []
+    back = 1 + 5.0 * math.log2(1000 / 750)  # 1000 halving every 5 s falls below 750
+    assert e.next_deadline() == pytest.approx(back)
+    assert switches(e.handle_timer(back)) == [Activate("eth0", "eth1", Reason.PREEMPT)]
+
+
+def test_a_suppressed_member_is_only_a_last_resort():
+    third = MemberPolicy("eth2", 0)
+    e = damped_engine(members=(PRIMARY, SECONDARY, third))
+    e.observe(
+        *(MemberPresent(m, True) for m in ("eth0", "eth1", "eth2")), ActiveReported("eth0"), now=0
+    )
+    for t in (1, 1.2, 1.4):  # the standby flaps three times in a row: suppressed
+        e.observe(MemberPresent("eth1", False), now=t)
+        e.observe(MemberPresent("eth1", True), now=t + 0.1)
+    assert e.members["eth1"].suppressed
+    out = e.observe(MemberPresent("eth0", False), now=3)
+    assert switches(out) == [Activate("eth2", "eth0", Reason.ACTIVE_DOWN)]
+    out = e.observe(MemberPresent("eth2", False), now=4)
+    assert switches(out) == [Activate("eth1", "eth2", Reason.ACTIVE_DOWN)]  # better than none
+
+
+def test_an_active_member_that_keeps_flapping_is_left_for_a_steady_one():
+    e = started(damped_engine(down_delay=0.2))  # each loss is hidden by down_delay...
+    out: list = []
+    for i in range(3):
+        out += e.observe(MemberPresent("eth0", False), now=1 + i * 0.1)
+        out += e.observe(MemberPresent("eth0", True), now=1.05 + i * 0.1)
+    assert switches(out) == [Activate("eth1", "eth0", Reason.DAMPED)]  # ...but not from damping

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from teamd_py.engine.aft import HEALTHY, AftEngine, MemberPolicy, TeamPolicy
+from teamd_py.engine.aft import HEALTHY, AftEngine, Damping, MemberPolicy, TeamPolicy
 from teamd_py.engine.events import (
     Activate,
     ActiveReported,
@@ -42,7 +42,10 @@ class Sim:
         return [
             m.name
             for m in self.engine.members.values()
-            if m.health in HEALTHY and m.path is PathStatus.UP and m.usable(self.now)
+            if m.health in HEALTHY
+            and m.path is PathStatus.UP
+            and m.usable(self.now)
+            and not m.suppressed  # a flapping member is only a last resort
         ]
 
     def run(self, decisions: list[Decision]) -> None:
@@ -60,11 +63,11 @@ class Sim:
             self.check()
 
     def _health(self, name: str | None) -> bool:
-        """Carrier healthy and a path not proven dead: a member that may keep the traffic."""
+        """Carrier healthy, a path not proven dead, not flapping: a member that keeps traffic."""
         if name is None:
             return False
         m = self.engine.members[name]
-        return m.health in HEALTHY and m.path is not PathStatus.DOWN
+        return m.health in HEALTHY and m.path is not PathStatus.DOWN and not m.suppressed
 
     def advance(self, t: float) -> None:
         while (deadline := self.engine.next_deadline()) is not None and deadline <= t:
@@ -107,6 +110,7 @@ policies = st.builds(
     up_delay=st.sampled_from([0.0, 0.1, 0.5]),
     down_delay=st.sampled_from([0.0, 0.1, 0.5]),
     probing=st.booleans(),
+    damping=st.one_of(st.none(), st.just(Damping(half_life=0.5))),
 )
 observations = st.one_of(
     st.builds(MemberPresent, st.sampled_from(NAMES), st.booleans()),
