@@ -11,6 +11,7 @@ from typing import Any
 
 from teamd_py.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 from teamd_py.control.protocol import DEFAULT_SOCKET_PATH
+from teamd_py.importers.command import add_import_parser, cmd_import
 
 EXIT_INVALID = 2
 EXIT_KERNEL = 1
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="build the seed's AFT team in a sandbox and play a failover scenario (needs root)",
     )
     _control_subcommands(sub)
+    add_import_parser(sub)
     return parser
 
 
@@ -244,5 +246,6 @@ def main(argv: list[str] | None = None) -> int:
         "events": _client_command(cmd_events),
         "reload": _client_command(cmd_reload),
         "metrics": _client_command(cmd_metrics),
+        "import": cmd_import,
     }
     return handlers[args.command](args)
