@@ -239,3 +239,27 @@ async def test_a_storm_of_unrelated_links_loses_no_member_event(topo: Topology, 
     proc = await trio.run_process(run.ctl("state", "--json"), capture_stdout=True)
     members = json.loads(proc.stdout)["teams"]["team1"]["members"]
     assert members["eth0"]["state"] == "failed" and members["eth1"]["state"] == "active"
+
+
+async def test_a_nic_missing_at_start_is_waited_for(topo: Topology, daemon, nursery):
+    await topo.srv("ip", "link", "del", "eth1")
+    run = daemon()
+    await run.start(nursery)  # runs degraded on eth0 alone
+    assert await active_member(topo) == "eth0"
+    await assert_traffic_on_both_vlans(topo)
+    await topo.sw(
+        "ip",
+        "link",
+        "add",
+        topo.port("eth1"),
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth1",
+        "netns",
+        topo.server,
+    )
+    await topo.sw("ip", "link", "set", topo.port("eth1"), "master", "br0", "up")
+    await run.wait_for("member_health", member="eth1", new="up")
+    assert (await link_json(topo, "eth1"))["master"] == "team1"
