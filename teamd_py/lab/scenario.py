@@ -8,6 +8,7 @@ prints what the daemon did and how many pings crossed each VLAN. Everything is t
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -44,6 +45,11 @@ preempt = "always"
   name = "vadapt2"
   id = 15
   addresses = ["192.168.2.1/24"]
+  # Not in ianscfg: every member, the standby too, probes both gateways every 100 ms.
+  [team.arp]
+  interval_ms = 100
+  missed_max = 3
+  targets = [{ ip = "192.168.1.254", vlan = 10 }, { ip = "192.168.2.254", vlan = 15 }]
 """
 
 GATEWAYS = {"vadapt1": "192.168.1.254", "vadapt2": "192.168.2.254"}
@@ -82,6 +88,41 @@ async def _traffic(topo: Topology, say: Say, report: Report, phase: str) -> None
         report.failures.append(f"{phase}: no traffic on {[d for d in GATEWAYS if not counts[d]]}")
 
 
+async def _view(run: DaemonRun, topo: Topology, say: Say) -> None:
+    """One line of live view: the daemon's state and the traffic counters of each VLAN."""
+    proc = await trio.run_process(run.ctl("state", "--json"), capture_stdout=True, check=False)
+    try:
+        team = json.loads(proc.stdout)["teams"]["team1"]
+    except (ValueError, KeyError):
+        say("  view     (the daemon does not answer)")
+        return
+    members = "  ".join(
+        f"{name}: {m['state']} (carrier {'up' if m['carrier'] else 'down'}, path {m['path']})"
+        for name, m in team["members"].items()
+    )
+    counters = []
+    for device in GATEWAYS:
+        stats = f"/sys/class/net/{device}/statistics"
+        out = await topo.srv("cat", f"{stats}/rx_packets", f"{stats}/tx_packets", check=False)
+        rx, tx = [*out.split(), "?", "?"][:2]
+        counters.append(f"{device} rx {rx} tx {tx}")
+    say(f"  view     team1 {team['state']}, active {team['active']}; {members}")
+    say(f"  counters {'; '.join(counters)}")
+
+
+async def _expect_path_down(run: DaemonRun, say: Say, report: Report, member: str) -> None:
+    try:
+        event = await run.wait_for("path_down", timeout=20, member=member)
+    except AssertionError:
+        report.failures.append(f"no path_down for {member}")
+        say(f"  MISSING  path_down for {member}")
+        return
+    say(
+        f"  path     {member} cannot reach {event['target']} (VLAN {event['vlan']}) after "
+        f"{event['missed']} missed rounds, {event['since_reply_ms']} ms since its last answer"
+    )
+
+
 async def _active(topo: Topology) -> str:
     out = await topo.srv("cat", "/sys/class/net/team1/bonding/active_slave", check=False)
     return out.strip() or "none"
@@ -91,7 +132,12 @@ async def _expect_switch(
     run: DaemonRun, say: Say, report: Report, to_member: str, reason: str
 ) -> None:
     try:
-        event = await run.wait_for("switchover", timeout=20, to_member=to_member)
+        event = await run.wait_for(
+            "switchover",
+            timeout=20,
+            to_member=to_member,
+            after=len([s for s in report.switchovers if s["to_member"] == to_member]),
+        )
     except AssertionError:
         report.failures.append(f"no switchover to {to_member}")
         say(f"  MISSING  switchover to {to_member}")
@@ -121,20 +167,51 @@ async def scenario(say: Say = _say) -> Report:
         try:
             async with trio.open_nursery() as nursery:
                 await run.start(nursery)
+                await run.wait_for("team_up", timeout=20)
                 say(f"[1] team1 is up, active member {await _active(topo)}")
+                await _view(run, topo, say)
                 await _traffic(topo, say, report, "steady")
 
                 say("[2] the primary's cable is pulled (eth0 loses carrier)")
                 await topo.cut_carrier("eth0")
                 await _expect_switch(run, say, report, "eth1", "active_down")
-                say(f"  active   {await _active(topo)}")
+                await _view(run, topo, say)
                 await _traffic(topo, say, report, "after failover")
 
-                say("[3] the cable is back: eth0 regains carrier, preempt = always")
+                say(
+                    "[3] the cable is back: eth0 regains carrier, preempt = always (flap damping "
+                    "holds the failback until one loss has decayed)"
+                )
                 await topo.restore_carrier("eth0")
                 await _expect_switch(run, say, report, "eth0", "preempt")
-                say(f"  active   {await _active(topo)}")
+                await _view(run, topo, say)
                 await _traffic(topo, say, report, "after failback")
+
+                say(
+                    "[4] silent failure on the other path: eth1's switch port is cut off, its "
+                    "carrier stays up; the standby's own probes notice, nothing switches"
+                )
+                switches = len(run.of("switchover"))
+                await topo.cut_path("eth1")
+                await _expect_path_down(run, say, report, "eth1")
+                await _view(run, topo, say)
+                if len(run.of("switchover")) != switches:
+                    report.failures.append("a switch happened for a standby's path")
+                await topo.restore_path("eth1")
+                await run.wait_for(
+                    "path_up",
+                    timeout=20,
+                    member="eth1",
+                    after=len(run.of("path_up", member="eth1")),
+                )
+                say("  path     eth1 answers again")
+
+                say("[5] silent failure of the active path: eth0's port is cut off, carrier up")
+                await topo.cut_path("eth0")
+                await _expect_switch(run, say, report, "eth1", "path_down")
+                await _view(run, topo, say)
+                await _traffic(topo, say, report, "after the silent failure")
+                await topo.restore_path("eth0")
 
                 await run.stop()
         finally:

@@ -12,5 +12,8 @@ async def test_the_lab_scenario_sees_failover_and_failback():
     assert [(s["from_member"], s["to_member"], s["reason"]) for s in report.switchovers] == [
         ("eth0", "eth1", "active_down"),
         ("eth1", "eth0", "preempt"),
+        ("eth0", "eth1", "path_down"),
     ]
+    assert any("eth1 cannot reach" in line for line in lines), "\n".join(lines)
+    assert any(line.startswith("  view     team1 up, active eth0") for line in lines)
     assert any(f"vadapt1 {50}/50" in line for line in lines), "\n".join(lines)
