@@ -125,6 +125,15 @@ class Topology:
     async def restore_carrier(self, member: str) -> None:
         await self.sw("ip", "link", "set", self.port(member), "up")
 
+    async def plug(self, member: str) -> None:
+        """A NIC appears (hot-plug): a new veth with its port in the switch."""
+        port = self.port(member)
+        await self.sw(
+            "ip", "link", "add", port, "type", "veth", "peer", "name", member, "netns", self.server
+        )
+        await self.sw("sysctl", "-qw", f"net.ipv4.conf.{port}.arp_ignore=8")
+        await self.sw("ip", "link", "set", port, "master", "br0", "up")
+
     async def cut_path(self, member: str) -> None:
         """A silent failure: the port leaves the switch, so the NIC keeps carrier but reaches
         nobody (the port answers no ARP itself, see arp_ignore)."""

@@ -143,20 +143,7 @@ async def test_a_member_that_vanishes_and_returns_is_taken_back(topo: Topology, 
     await topo.srv("ip", "link", "del", "eth1")  # the peer p1 goes with it
     await run.wait_for("member_health", member="eth1", new="absent")
     await assert_traffic_on_both_vlans(topo)
-    await topo.sw(
-        "ip",
-        "link",
-        "add",
-        topo.port("eth1"),
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "eth1",
-        "netns",
-        topo.server,
-    )
-    await topo.sw("ip", "link", "set", topo.port("eth1"), "master", "br0", "up")
+    await topo.plug("eth1")
     await run.wait_for("member_health", member="eth1", new="up", after=1)  # 1: at start-up
     assert (await link_json(topo, "eth1"))["master"] == "team1"
     await topo.cut_carrier("eth0")
@@ -247,19 +234,6 @@ async def test_a_nic_missing_at_start_is_waited_for(topo: Topology, daemon, nurs
     await run.start(nursery)  # runs degraded on eth0 alone
     assert await active_member(topo) == "eth0"
     await assert_traffic_on_both_vlans(topo)
-    await topo.sw(
-        "ip",
-        "link",
-        "add",
-        topo.port("eth1"),
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "eth1",
-        "netns",
-        topo.server,
-    )
-    await topo.sw("ip", "link", "set", topo.port("eth1"), "master", "br0", "up")
+    await topo.plug("eth1")
     await run.wait_for("member_health", member="eth1", new="up")
     assert (await link_json(topo, "eth1"))["master"] == "team1"
