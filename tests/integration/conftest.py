@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import ctypes
 import itertools
 import json
 import os
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 import trio
 
 from teamd_py.sandbox.daemon import DaemonRun
+from teamd_py.sandbox.netns import in_netns
 from teamd_py.sandbox.topology import Topology, require_root
 from teamd_py.wire.packet_socket import open_receiver
 
@@ -86,23 +86,6 @@ async def addresses(topo: Topology, device: str) -> set[str]:
         for a in out.get("addr_info", [])
         if a.get("scope") != "link"
     }
-
-
-_libc = ctypes.CDLL(None, use_errno=True)
-CLONE_NEWNET = 0x40000000
-
-
-@contextmanager
-def in_netns(name: str) -> Iterator[None]:
-    """Enter a namespace for the current thread only while sockets are created."""
-    with open("/proc/thread-self/ns/net") as home, open(f"/run/netns/{name}") as target:
-        if _libc.setns(target.fileno(), CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), f"setns into {name}")
-        try:
-            yield
-        finally:
-            if _libc.setns(home.fileno(), CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns back home")
 
 
 def capture(topo: Topology, port: str) -> socket.socket:
