@@ -30,6 +30,7 @@ from teamd_py.daemon.team import Arrival, TeamController
 from teamd_py.kernel.bond import BondBackend, link_msg
 from teamd_py.kernel.links import Link, parse_link
 from teamd_py.kernel.netlink import (
+    Drained,
     DumpDone,
     DumpSocket,
     NetlinkError,
@@ -246,6 +247,7 @@ class Daemon:
         """
         await self.redump()
         started = False
+        stale = False  # events were lost since the queue was last drained
         batch: list[tuple[Link, bool]] = []
         seen: set[str] = set()
         while True:
@@ -261,6 +263,10 @@ class Daemon:
             match item:
                 case Overflow():
                     log.warning("netlink_overflow", action="re-reading links")
+                    await self.redump()  # now, to recover fast; and again once drained
+                    stale = True
+                case Drained() if stale:
+                    stale = False
                     await self.redump()
                 case DumpDone(dump=seq, stamp=stamp) if seq == dumping:
                     gone = {n for c in self.controllers for n in c.devices} - seen

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import itertools
+import select
 import socket
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -94,7 +95,18 @@ class Overflow:
     stamp: int
 
 
-Incoming = Notification | DumpDone | Overflow
+@dataclass(frozen=True)
+class Drained:
+    """After an overflow, the socket's queue was empty for the first time.
+
+    The kernel reports ENOBUFS once and then stays silent about further drops until the queue
+    has been drained, so only a re-read started after this point is sure to miss nothing.
+    """
+
+    stamp: int
+
+
+Incoming = Notification | DumpDone | Overflow | Drained
 
 
 def _raw_socket(groups: int, rcvbuf: int = RCVBUF) -> socket.socket:
@@ -178,12 +190,17 @@ class NetlinkSocket:
         return self.last_stamp
 
     async def _reader(self) -> None:
+        congested = False
         while True:
+            if congested and not select.select([self._sock.fileno()], [], [], 0)[0]:
+                congested = False
+                await self._send.send(Drained(self._stamp_next()))
             try:
                 data = await self._sock.recv(1 << 20)
             except OSError as exc:
                 if exc.errno != errno.ENOBUFS:
                     raise
+                congested = True
                 await self._send.send(Overflow(self._stamp_next()))
                 continue
             for msg in self._marshal.parse(data):
