@@ -372,7 +372,7 @@ async def run_scale(workdir: Path, window_s: float, reps: int) -> dict[str, Any]
             (float(e["decision_ms"]), during)
             for events, during in ((busy, True), (quiet, False))
             for e in events
-            if e.get("event") == "switchover"
+            if e.get("event") == "switchover" and e.get("decision_ms") is not None  # kernel: null
         ]
     except Exception as exc:
         out["errors"].append(f"{type(exc).__name__}: {exc}")

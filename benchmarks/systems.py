@@ -339,7 +339,9 @@ class TeamdPy(System):
         new = self.log.events[self._seen :]
         self._seen = len(self.log.events)
         self._decisions += [
-            (float(e["decision_ms"]), during_traffic) for e in new if e.get("event") == "switchover"
+            (float(e["decision_ms"]), during_traffic)
+            for e in new
+            if e.get("event") == "switchover" and e.get("decision_ms") is not None  # kernel: null
         ]
 
     def decisions_ms(self) -> list[tuple[float, bool]]:
