@@ -44,9 +44,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--debug", action="store_true", help="log debug events too")
     check = sub.add_parser("check", help="validate a config file; change nothing")
     _config_arguments(check)
-    sub.add_parser(
+    lab = sub.add_parser(
         "lab",
         help="build the seed's AFT team in a sandbox and play a failover scenario (needs root)",
+        description="Without an action: the scripted scenario. With --interactive the lab stays "
+        "up; then, from another terminal: lab fail MEMBER [--silent], lab heal MEMBER, "
+        "lab state [--json], lab stop.",
+    )
+    lab.add_argument("action", nargs="?", choices=["fail", "heal", "state", "stop"])
+    lab.add_argument("member", nargs="?", help="eth0 or eth1, for fail and heal")
+    lab.add_argument("--interactive", action="store_true", help="keep the lab up for commands")
+    lab.add_argument(
+        "--silent", action="store_true", help="fail: cut the switch port, carrier stays up"
+    )
+    lab.add_argument("--json", action="store_true", help="state: as JSON")
+    lab.add_argument(
+        "--dir", help="where lab commands are exchanged (default /var/tmp/teamd-py-lab)"
     )
     _control_subcommands(sub)
     add_import_parser(sub)
@@ -141,9 +154,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from teamd_py.lab import interactive
     from teamd_py.lab.scenario import main as lab
 
-    return lab()
+    directory = Path(args.dir) if args.dir else interactive.LAB_DIR
+    if args.action is None:
+        return lab(interactive=args.interactive, directory=directory)
+    if args.action in ("fail", "heal") and not args.member:
+        print(f"teamd-py lab {args.action}: name the member (eth0 or eth1)", file=sys.stderr)
+        return EXIT_INVALID
+    request = {
+        "command": args.action,
+        "member": args.member,
+        "silent": args.silent,
+        "json": args.json,
+    }
+    return interactive.send(request, directory)
 
 
 def _client_command(

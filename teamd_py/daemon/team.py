@@ -331,12 +331,13 @@ class TeamController:
             )
             key = (probe.member, probe.table, probe.target)
             self.outstanding[key] = spec
+            leaving = trio.current_time()  # before the send: a reply can be read before it returns
             try:
                 await sock.send(spec.frame())
             except OSError as exc:
                 log.debug("probe_send_failed", member=probe.member, error=str(exc))
                 continue
-            self.monitor.sent(*key, trio.current_time())
+            self.monitor.sent(*key, leaving)
 
     async def _path(self, decisions: list[PathDecision], now: float) -> None:
         """Path monitor output: log target changes, hand path verdicts to the engine."""

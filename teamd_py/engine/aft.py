@@ -265,6 +265,8 @@ class AftEngine:
                 raise TypeError(f"not an observation: {obs!r}")
 
     def handle_timer(self, now: float) -> list[Decision]:
+        if self.state is None:  # nothing observed yet: nothing to decide, no state to report
+            return []
         out: list[Decision] = []
         self._expire(now, out)
         self._choose(now, out)

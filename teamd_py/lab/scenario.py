@@ -14,6 +14,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import trio
@@ -227,7 +228,7 @@ async def scenario(say: Say = _say) -> Report:
     return report
 
 
-def main() -> int:
+def main(interactive: bool = False, directory: Path | None = None) -> int:
     """Run the lab here when the kernel can, else inside User-Mode Linux."""
     if os.geteuid() != 0:
         print(
@@ -235,13 +236,21 @@ def main() -> int:
             file=sys.stderr,
         )
         return 1
+    from teamd_py.lab import interactive as live
+
+    directory = directory or live.LAB_DIR
     missing = [] if in_uml() else missing_features()
     if missing:
         print(f"lab: this kernel lacks {', '.join(missing)}; booting User-Mode Linux", flush=True)
         argv = [sys.executable, "-m", "teamd_py", "lab"]
+        if interactive:
+            argv += ["--interactive", "--dir", str(directory)]
         result = run_in_uml(
             argv, Path.cwd(), {"HOME": os.environ.get("HOME", "/root")}, stream=True
         )
         return result.returncode
+    if interactive:
+        trio.run(partial(live.serve, directory, _say))
+        return 0
     report = trio.run(scenario)
     return 0 if report.ok else 1

@@ -406,3 +406,8 @@ def test_an_active_member_that_keeps_flapping_is_left_for_a_steady_one():
         out += e.observe(MemberPresent("eth0", False), now=1 + i * 0.1)
         out += e.observe(MemberPresent("eth0", True), now=1.05 + i * 0.1)
     assert switches(out) == [Activate("eth1", "eth0", Reason.DAMPED)]  # ...but not from damping
+
+
+def test_a_timer_before_any_observation_decides_and_reports_nothing():
+    e = engine()
+    assert e.handle_timer(5.0) == [] and e.state is None
