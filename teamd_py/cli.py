@@ -61,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument(
         "--dir", help="where lab commands are exchanged (default /var/tmp/teamd-py-lab)"
     )
+    lab.add_argument(
+        "--config",
+        help="the scenario on this config (default: the seed's "
+        "example with ARP probes), e.g. one from 'teamd-py import ianscfg'",
+    )
     _control_subcommands(sub)
     add_import_parser(sub)
     return parser
@@ -161,7 +166,8 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
     directory = Path(args.dir) if args.dir else interactive.LAB_DIR
     if args.action is None:
-        return lab(interactive=args.interactive, directory=directory)
+        config = Path(args.config) if args.config else None
+        return lab(interactive=args.interactive, directory=directory, config=config)
     if args.action in ("fail", "heal") and not args.member:
         print(f"teamd-py lab {args.action}: name the member (eth0 or eth1)", file=sys.stderr)
         return EXIT_INVALID

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import tempfile
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -19,9 +20,10 @@ from pathlib import Path
 
 import trio
 
+from teamd_py.config import ConfigError, parse_config
 from teamd_py.sandbox.daemon import DaemonRun
 from teamd_py.sandbox.topology import Topology
-from teamd_py.sandbox.uml import in_uml, missing_features, run_in_uml
+from teamd_py.sandbox.uml import UmlUnavailable, in_uml, missing_features, run_in_uml
 
 LAB_CONFIG = """\
 # The Intel ANS example of the seed: team1 in AFT mode over eth0 (primary) and eth1 (secondary),
@@ -152,13 +154,28 @@ async def _expect_switch(
         report.failures.append(f"switch to {to_member} for {event['reason']}, expected {reason}")
 
 
-async def scenario(say: Say = _say) -> Report:
+def _probes(config_text: str) -> bool:
+    """Whether the config probes paths (without probes the silent failures are not detectable)."""
+    config = parse_config(tomllib.loads(config_text), "lab config")
+    if (
+        [t.name for t in config.teams] != ["team1"]
+        or {m.name for m in config.teams[0].members} != {"eth0", "eth1"}
+        or {v.id for v in config.teams[0].vlans} != {10, 15}
+    ):
+        raise ValueError(
+            "the lab runs team1 over eth0 and eth1 with VLANs 10 and 15, as in the seed's example"
+        )
+    return bool(config.teams[0].probes)
+
+
+async def scenario(say: Say = _say, config_text: str = LAB_CONFIG) -> Report:
     """Build the lab, play the scenario, tear it all down; return what was seen."""
     report = Report()
+    probing = _probes(config_text)
     topo = Topology(prefix=f"lab{os.getpid()}")
     with tempfile.TemporaryDirectory(prefix="teamd-py-lab-") as tmp:
         config = Path(tmp) / "lab.toml"
-        config.write_text(LAB_CONFIG)
+        config.write_text(config_text)
         run = DaemonRun(topo, config, Path(tmp) / "daemon.log")
         say(
             "lab: server eth0+eth1 -> switch br0, gateway 192.168.1.254 (VLAN 10) and "
@@ -188,6 +205,13 @@ async def scenario(say: Say = _say) -> Report:
                 await _view(run, topo, say)
                 await _traffic(topo, say, report, "after failback")
 
+                if not probing:
+                    await run.stop()
+                    say(
+                        "[4] this config probes no path ([team.arp] or [team.ns]): the silent "
+                        "failures are not detectable, so the scenario ends here"
+                    )
+                    return report
                 say(
                     "[4] silent failure on the other path: eth1's switch port is cut off, its "
                     "carrier stays up; the standby's own probes notice, nothing switches"
@@ -228,7 +252,9 @@ async def scenario(say: Say = _say) -> Report:
     return report
 
 
-def main(interactive: bool = False, directory: Path | None = None) -> int:
+def main(
+    interactive: bool = False, directory: Path | None = None, config: Path | None = None
+) -> int:
     """Run the lab here when the kernel can, else inside User-Mode Linux."""
     if os.geteuid() != 0:
         print(
@@ -245,12 +271,24 @@ def main(interactive: bool = False, directory: Path | None = None) -> int:
         argv = [sys.executable, "-m", "teamd_py", "lab"]
         if interactive:
             argv += ["--interactive", "--dir", str(directory)]
-        result = run_in_uml(
-            argv, Path.cwd(), {"HOME": os.environ.get("HOME", "/root")}, stream=True
-        )
+        if config is not None:
+            argv += ["--config", str(config.resolve())]
+        try:
+            result = run_in_uml(
+                argv, Path.cwd(), {"HOME": os.environ.get("HOME", "/root")}, stream=True
+            )
+        except UmlUnavailable as exc:
+            print(f"teamd-py lab: {exc}", file=sys.stderr)
+            return 1
         return result.returncode
     if interactive:
         trio.run(partial(live.serve, directory, _say))
         return 0
-    report = trio.run(scenario)
+    try:
+        text = config.read_text() if config is not None else LAB_CONFIG
+        _probes(text)
+    except (OSError, ValueError, ConfigError) as exc:
+        print(f"teamd-py lab: {exc}", file=sys.stderr)
+        return 2
+    report = trio.run(partial(scenario, _say, text))
     return 0 if report.ok else 1
