@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -108,8 +110,8 @@ class KernelStandIn(pytest.Item):
         results = self.config.stash[_RESULTS]
         if results or _ERROR in self.config.stash:
             return results
-        report = ROOT / ".kernel-report.json"
-        report.unlink(missing_ok=True)
+        # per run, on the host's filesystem (the guest's /tmp is its own): two runs never clash
+        report = Path(tempfile.mkdtemp(prefix="teamd-py-report-", dir="/var/tmp")) / "report.json"
         argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *self.targets]
         env = {
             REPORT_ENV: str(report),
@@ -126,6 +128,7 @@ class KernelStandIn(pytest.Item):
             outcome = run_in_uml(argv, ROOT, env)
         except UmlUnavailable as exc:
             self.config.stash[_ERROR] = str(exc)
+            shutil.rmtree(report.parent, ignore_errors=True)
             raise KernelTestFailed(str(exc)) from None
         self.config.stash[_ERROR] = f"exit {outcome.returncode}\n{outcome.output[-4000:]}"
         if reporter is not None:
@@ -136,7 +139,7 @@ class KernelStandIn(pytest.Item):
             )
         if report.exists():
             results.update(json.loads(report.read_text()))
-            report.unlink()
+        shutil.rmtree(report.parent, ignore_errors=True)
         return results
 
     def repr_failure(
