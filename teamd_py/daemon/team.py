@@ -570,8 +570,6 @@ class SwitchStats:
         self.by_reason: dict[str, int] = {}
         self.last: dict[str, Any] | None = None
         self.latencies_ms: deque[float] = deque(maxlen=self.LATENCIES)
-        self.latency_sum_ms = 0.0
-        self.latency_count = 0
 
     def record(self, decision: Activate, decision_ms: float | None) -> None:
         """`decision_ms` None: the kernel switched, the daemon decided nothing."""
@@ -580,8 +578,6 @@ class SwitchStats:
         self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
         if decision_ms is not None:
             self.latencies_ms.append(decision_ms)
-            self.latency_sum_ms += decision_ms
-            self.latency_count += 1
         self.last = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "from": decision.previous,

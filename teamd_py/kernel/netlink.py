@@ -138,7 +138,6 @@ class NetlinkSocket:
         self._pending: dict[int, trio.MemorySendChannel[tuple[int, int]]] = {}
         self._dumps: set[int] = set()
         self._send, self.incoming = trio.open_memory_channel[Incoming](10_000)
-        self.last_stamp = 0
 
     @classmethod
     @asynccontextmanager
@@ -186,8 +185,7 @@ class NetlinkSocket:
         return seq
 
     def _stamp_next(self) -> int:
-        self.last_stamp = next(self._stamp)
-        return self.last_stamp
+        return next(self._stamp)
 
     async def _reader(self) -> None:
         congested = False

@@ -11,7 +11,6 @@ off on them (autoconfiguration frames disturb loss counts).
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass, field
 
 import trio
@@ -173,7 +172,3 @@ class Topology:
 def require_root() -> None:
     if os.geteuid() != 0:
         raise PermissionError("network namespaces need root (CAP_SYS_ADMIN and CAP_NET_ADMIN)")
-
-
-def run_sync(*argv: str) -> str:
-    return subprocess.run(list(argv), check=True, capture_output=True, text=True).stdout
