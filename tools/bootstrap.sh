@@ -8,6 +8,7 @@ command -v modprobe >/dev/null || need+=(kmod)
 command -v systemd-analyze >/dev/null || need+=(systemd)  # the unit file is verified in the tests
 if [ ! -e /sys/class/net/bonding_masters ] || [ ! -e /proc/net/vlan ]; then
     command -v linux.uml >/dev/null || need+=(user-mode-linux)
+    command -v cc >/dev/null || need+=(gcc libc6-dev)  # UML's FPU preload, see sandbox/uml.py
 fi
 if ((${#need[@]})); then
     if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then

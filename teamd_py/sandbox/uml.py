@@ -12,7 +12,9 @@ guest mounts its own tmpfs over /tmp and /run).
 
 from __future__ import annotations
 
+import hashlib
 import os
+import platform
 import shlex
 import shutil
 import subprocess
@@ -27,6 +29,8 @@ MODULES = ("bonding", "8021q", "veth", "bridge", "ipv6", "dummy")
 INSTALL_HINT = "install it with: apt-get install user-mode-linux kmod iproute2"
 IN_UML_ENV = "TEAMD_PY_IN_UML"
 FEATURE_FILES = {"bonding": Path("/sys/class/net/bonding_masters"), "8021q": Path("/proc/net/vlan")}
+XSTATE_SHIM = Path(__file__).with_name("uml_xstate.c")
+SHIM_HINT = "install a C compiler with: apt-get install gcc libc6-dev"
 
 
 class UmlUnavailable(RuntimeError):
@@ -65,6 +69,33 @@ def _check_available() -> str:
     if shutil.which("modprobe") is None:
         raise UmlUnavailable(f"modprobe is missing: {INSTALL_HINT}")
     return kernel
+
+
+def xstate_shim() -> Path | None:
+    """The preload that lets UML 6.1 restore FPU state on hosts with AVX-512 or AMX (see the C
+    source for why); built once per source version under /var/tmp. None off x86-64."""
+    if platform.machine() != "x86_64":
+        return None
+    source = XSTATE_SHIM.read_bytes()
+    digest = hashlib.sha256(source).hexdigest()[:16]
+    shim = Path(f"/var/tmp/teamd-py-uml-xstate-{digest}.so")
+    if shim.exists():
+        return shim
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        raise UmlUnavailable(f"User-Mode Linux needs a small preload built here: {SHIM_HINT}")
+    partial = shim.with_suffix(f".{os.getpid()}.tmp")
+    proc = subprocess.run(
+        [compiler, "-O2", "-shared", "-fPIC", "-o", str(partial), str(XSTATE_SHIM), "-ldl"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        partial.unlink(missing_ok=True)
+        raise UmlUnavailable(f"building the UML preload failed ({SHIM_HINT}):\n{proc.stderr}")
+    partial.replace(shim)
+    return shim
 
 
 def _exposed(paths: list[Path]) -> str:
@@ -141,9 +172,12 @@ def run_in_uml(
             "con0=null,fd:2",
             "con1=null,fd:1",
         ]
+        shim = xstate_shim()
+        host_env = {**os.environ, "LD_PRELOAD": str(shim)} if shim is not None else None
         try:
             proc = subprocess.run(
                 cmd,
+                env=host_env,
                 stdin=subprocess.DEVNULL,
                 stdout=None if stream else subprocess.PIPE,
                 stderr=subprocess.PIPE,
